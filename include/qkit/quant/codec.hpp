@@ -1,0 +1,71 @@
+// qkit/quant/codec.hpp — the codec interface every format implements, and the
+// small scalar helpers the reference quantizers share.
+//
+// Codec<F> is specialized once per format, in its family header (float.hpp,
+// legacy.hpp, k_quants.hpp, ...). Each specialization provides:
+//
+//   using Block = <block struct>;          // float formats: float / f16 / bf16
+//   static constexpr bool kHasQuantizer;   // false if qkit cannot produce it
+//   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix);
+//       // n: a multiple of the block size; imatrix: n per-column importance
+//       // weights or nullptr; formats whose reference has no importance path
+//       // ignore it. Bit-identical to the reference engine (ggml).
+//   static void dequantize_row(const void* src, float* y, int64_t n);
+//   static void validate_blocks(const void* src, size_t n_blocks);
+//       // throws qkit::Error "<name> block <i>: <what>" for data the reference
+//       // engine's row validation rejects (NaN/Inf scales, ...)
+//
+// Callers normally go through quant/registry.hpp (runtime Format) instead.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <ios>
+
+#include "qkit/base/error.hpp"
+#include "qkit/base/fp16.hpp"
+#include "qkit/quant/format.hpp"
+
+namespace qkit {
+
+// Primary template: deliberately undefined, so a format without a codec is a
+// compile error where it is used, and registry.hpp can detect it.
+template <Format F>
+struct Codec;
+
+namespace quant {
+
+// Round to nearest, ties to even, by the reference's float trick: adding
+// 1.5 * 2^23 leaves the integer in the low mantissa bits. Valid for
+// |x| <= 4194303; for larger values or NaN the result is meaningless but
+// deterministic (never UB), exactly as in the reference.
+inline int nearest_int(float x) {
+  const float v = x + 12582912.f;
+  int32_t i;
+  std::memcpy(&i, &v, sizeof i);
+  return (i & 0x007fffff) - 0x00400000;
+}
+
+// Values per block / bytes per block of a format, from the format registry.
+template <Format F>
+inline constexpr uint32_t kBlockSize = kFormatInfo[format_index(F)].block_size;
+template <Format F>
+inline constexpr uint32_t kBlockBytes = kFormatInfo[format_index(F)].block_bytes;
+
+// The reference's f16 scale conversions (all scales are stored as IEEE half).
+inline float half_to_float(f16 h) { return f16_to_f32(h.bits); }
+inline f16 float_to_half(float f) { return f16{f32_to_f16(f)}; }
+
+// Checks one f16 scale for the row validator; `what` names the field ("d").
+inline void check_scale(const char* fmt, size_t block, const char* what, f16 h) {
+  const uint16_t e = h.bits & 0x7c00u;
+  if (e == 0x7c00u) {
+    fail(fmt, " block ", block, ": scale ", what, " is ", (h.bits & 0x3ffu) ? "NaN" : "Inf", " (bits 0x",
+         std::hex, h.bits, ")");
+  }
+}
+
+}  // namespace quant
+}  // namespace qkit
