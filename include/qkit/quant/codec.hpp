@@ -15,6 +15,25 @@
 //       // throws qkit::Error "<name> block <i>: <what>" for data the reference
 //       // engine's row validation rejects (NaN/Inf scales, ...)
 //
+// Activation formats (Q8_0, Q8_1, Q8_K) also provide
+//   static void quantize_act_row(const float* x, void* dst, int64_t n);
+//       // the quantizer the dot products' activation side uses; its scalar
+//       // code is the reference every SIMD activation quantizer must equal
+//       // bit for bit (see legacy.hpp for the Q8_0 rounding rule).
+//
+// Non-finite input: weight quantizers reject NaN/Inf input with qkit::Error
+// naming the element (a model file must not silently hold garbage);
+// activation quantizers never throw: a block holding NaN/Inf gets the NaN
+// scale (f16 0x7e00) and zero quants, so the dot product becomes NaN as the
+// float computation would. Float formats (F32/F16/BF16) convert NaN/Inf as
+// IEEE does. Each family header states its rule.
+//
+// Bit-exactness: the reference was built without FMA contraction in its
+// quantizers, so scalar reference code is compiled with contraction off
+// (QKIT_SCALAR_REF_BEGIN/END around a header for GCC, QKIT_NO_CONTRACT at
+// the top of each function body for clang); otherwise -march=native or any
+// aarch64 build would fuse a*b+c and change rounding.
+//
 // Callers normally go through quant/registry.hpp (runtime Format) instead.
 #pragma once
 
@@ -24,9 +43,24 @@
 #include <cstring>
 #include <ios>
 
+#include "qkit/base/config.hpp"
 #include "qkit/base/error.hpp"
 #include "qkit/base/fp16.hpp"
 #include "qkit/quant/format.hpp"
+
+#if defined(__clang__)
+#define QKIT_NO_CONTRACT _Pragma("clang fp contract(off)")
+#define QKIT_SCALAR_REF_BEGIN
+#define QKIT_SCALAR_REF_END
+#elif defined(__GNUC__)
+#define QKIT_NO_CONTRACT
+#define QKIT_SCALAR_REF_BEGIN _Pragma("GCC push_options") _Pragma("GCC optimize(\"fp-contract=off\")")
+#define QKIT_SCALAR_REF_END _Pragma("GCC pop_options")
+#else
+#define QKIT_NO_CONTRACT
+#define QKIT_SCALAR_REF_BEGIN
+#define QKIT_SCALAR_REF_END
+#endif
 
 namespace qkit {
 
@@ -46,6 +80,16 @@ inline int nearest_int(float x) {
   int32_t i;
   std::memcpy(&i, &v, sizeof i);
   return (i & 0x007fffff) - 0x00400000;
+}
+
+// Rejects non-finite weight-quantizer input, naming the format and element.
+inline void require_finite(const char* fmt, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (QKIT_UNLIKELY(!std::isfinite(x[i]))) {
+      fail(fmt, " quantize: input element ", i, " is ", std::isnan(x[i]) ? "NaN" : "Inf",
+           " (weight quantizers need finite input)");
+    }
+  }
 }
 
 // Values per block / bytes per block of a format, from the format registry.

@@ -1,0 +1,324 @@
+// qkit/quant/legacy.hpp — the 32-value block formats Q4_0, Q4_1, Q5_0, Q5_1
+// (this file) and Q8_0, Q8_1 (quant/q8.hpp, included here): block structs
+// laid out byte for byte as ggml / GGUF store them, and scalar reference
+// codecs bit-identical to ggml's, with and without an importance matrix.
+//
+// Without an imatrix each format uses ggml's quantize_row_*_ref (round from
+// the block's extreme value); with one, ggml's *_impl search: per-column
+// weights w = imatrix[j] * sqrt(sigma2 + x[j]^2), sigma2 = mean of x^2 over the
+// whole row, then make_qx_quants (symmetric formats) or make_qkx3_quants
+// (formats with a min). So n passed to quantize_row is the row length.
+//
+// NaN/Inf input: qkit::Error naming the element (see codec.hpp).
+#pragma once
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "qkit/quant/codec.hpp"
+#include "qkit/quant/search.hpp"
+
+QKIT_SCALAR_REF_BEGIN
+namespace qkit {
+
+inline constexpr int kQK4 = 32;  // values per block of every format here
+
+// x ~ d * (q - 8), q in [0, 15]; value j in the low nibble of qs[j], value
+// j + 16 in the high nibble of qs[j].
+struct BlockQ4_0 {
+  f16 d;
+  uint8_t qs[kQK4 / 2];
+};
+static_assert(sizeof(BlockQ4_0) == 18, "q4_0 block");
+
+// x ~ d * q + m, q in [0, 15].
+struct BlockQ4_1 {
+  f16 d;
+  f16 m;
+  uint8_t qs[kQK4 / 2];
+};
+static_assert(sizeof(BlockQ4_1) == 20, "q4_1 block");
+
+// x ~ d * (q - 16), q in [0, 31]: low 4 bits as in Q4_0, bit 4 of value j in
+// bit j of the little-endian 32-bit qh.
+struct BlockQ5_0 {
+  f16 d;
+  uint8_t qh[4];
+  uint8_t qs[kQK4 / 2];
+};
+static_assert(sizeof(BlockQ5_0) == 22, "q5_0 block");
+
+// x ~ d * q + m, q in [0, 31], packed as Q5_0.
+struct BlockQ5_1 {
+  f16 d;
+  f16 m;
+  uint8_t qh[4];
+  uint8_t qs[kQK4 / 2];
+};
+static_assert(sizeof(BlockQ5_1) == 24, "q5_1 block");
+
+namespace quant {
+
+// Signed value of largest magnitude (the first one on ties), as the reference scans.
+inline float signed_absmax(const float* x, int n) {
+  float amax = 0, max = 0;
+  for (int j = 0; j < n; ++j) {
+    if (amax < std::fabs(x[j])) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  return max;
+}
+
+inline void min_max(const float* x, int n, float& min, float& max) {
+  min = FLT_MAX;
+  max = -FLT_MAX;
+  for (int j = 0; j < n; ++j) {
+    if (x[j] < min) min = x[j];
+    if (x[j] > max) max = x[j];
+  }
+}
+
+// sigma2 of the importance paths: mean of x^2 over the whole row.
+inline float row_sigma2(const float* x, int64_t n) {
+  QKIT_NO_CONTRACT
+  float sum_x2 = 0;
+  for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
+  return sum_x2 / static_cast<float>(n);
+}
+
+// Per-column weights of one block for the importance paths.
+inline void importance_weights(const float* xb, const float* qw, float sigma2, float* weight) {
+  QKIT_NO_CONTRACT
+  for (int j = 0; j < kQK4; ++j) weight[j] = qw[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+}
+
+// Packs 32 five-bit values: low nibbles into qs, bit 4 into qh.
+inline void pack_q5(const uint8_t* L, uint8_t* qs, uint8_t* qh) {
+  uint32_t h = 0;
+  for (int j = 0; j < kQK4 / 2; ++j) {
+    qs[j] = static_cast<uint8_t>((L[j] & 0x0f) | ((L[j + 16] & 0x0f) << 4));
+    h |= static_cast<uint32_t>((L[j] >> 4) & 1) << j;
+    h |= static_cast<uint32_t>((L[j + 16] >> 4) & 1) << (j + 16);
+  }
+  const uint8_t le[4] = {static_cast<uint8_t>(h), static_cast<uint8_t>(h >> 8), static_cast<uint8_t>(h >> 16),
+                         static_cast<uint8_t>(h >> 24)};
+  std::memcpy(qh, le, 4);
+}
+
+// The 5th bit of value j (0..31) of a Q5 block.
+inline int q5_high_bit(const uint8_t* qh, int j) { return (qh[j >> 3] >> (j & 7)) & 1; }
+
+inline void pack_q4(const uint8_t* L, uint8_t* qs) {
+  for (int j = 0; j < kQK4 / 2; ++j) qs[j] = static_cast<uint8_t>(L[j] | (L[j + 16] << 4));
+}
+
+// Quantizes one block with a symmetric scale: d = max / -half (the extreme
+// value maps to q = 0), q = min(qmax, trunc(x/d + half + 0.5)).
+inline float quantize_symmetric(const float* x, int half, int qmax, uint8_t* L) {
+  QKIT_NO_CONTRACT
+  const float max = signed_absmax(x, kQK4);
+  const float d = max / static_cast<float>(-half);
+  const float id = d ? 1.0f / d : 0.0f;
+  const float bias = static_cast<float>(half) + 0.5f;
+  for (int j = 0; j < kQK4; ++j) {
+    const int q = static_cast<int>(x[j] * id + bias);
+    L[j] = static_cast<uint8_t>(q < qmax ? q : qmax);
+  }
+  return d;
+}
+
+// Quantizes one block with scale and min: d = (max - min) / qmax,
+// q = min(qmax, trunc((x - min)/d + 0.5)).
+inline void quantize_affine(const float* x, int qmax, uint8_t* L, float& d, float& m) {
+  QKIT_NO_CONTRACT
+  float min, max;
+  min_max(x, kQK4, min, max);
+  d = (max - min) / static_cast<float>(qmax);
+  m = min;
+  const float id = d ? 1.0f / d : 0.0f;
+  for (int j = 0; j < kQK4; ++j) {
+    const int q = static_cast<int>((x[j] - min) * id + 0.5f);
+    L[j] = static_cast<uint8_t>(q < qmax ? q : qmax);
+  }
+}
+
+// Importance path of the symmetric formats: L biased by +nmax.
+inline float search_symmetric(const float* xb, const float* qw, float sigma2, int nmax, uint8_t* L) {
+  float weight[kQK4];
+  int8_t Ls[kQK4];
+  importance_weights(xb, qw, sigma2, weight);
+  const float d = make_qx_quants(kQK4, nmax, xb, Ls, 1, weight);
+  for (int j = 0; j < kQK4; ++j) L[j] = static_cast<uint8_t>(Ls[j]);
+  return d;
+}
+
+// Importance path of the formats with a min; returns d, sets m.
+inline float search_affine(const float* xb, const float* qw, float sigma2, int nmax, uint8_t* L, float& m) {
+  float weight[kQK4];
+  uint8_t Laux[kQK4];
+  importance_weights(xb, qw, sigma2, weight);
+  float neg_min;
+  const float d = make_qkx3_quants(kQK4, nmax, xb, weight, L, &neg_min, Laux, -0.9f, 0.05f, 36, false);
+  m = -neg_min;
+  return d;
+}
+
+template <typename Block>
+void validate_d(const char* fmt, const void* src, size_t n_blocks) {
+  const auto* b = static_cast<const Block*>(src);
+  for (size_t i = 0; i < n_blocks; ++i) check_scale(fmt, i, "d", b[i].d);
+}
+
+template <typename Block>
+void validate_dm(const char* fmt, const void* src, size_t n_blocks) {
+  const auto* b = static_cast<const Block*>(src);
+  for (size_t i = 0; i < n_blocks; ++i) {
+    check_scale(fmt, i, "d", b[i].d);
+    check_scale(fmt, i, "m", b[i].m);
+  }
+}
+
+}  // namespace quant
+
+template <>
+struct Codec<Format::Q4_0> {
+  using Block = BlockQ4_0;
+  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
+    quant::require_finite("q4_0", x, n);
+    auto* y = static_cast<Block*>(dst);
+    const float sigma2 = imatrix ? quant::row_sigma2(x, n) : 0.f;
+    for (int64_t i = 0; i < n / kQK4; ++i) {
+      const float* xb = x + i * kQK4;
+      uint8_t L[kQK4];
+      const float d = imatrix ? quant::search_symmetric(xb, imatrix + i * kQK4, sigma2, 8, L)
+                              : quant::quantize_symmetric(xb, 8, 15, L);
+      y[i].d = quant::float_to_half(d);
+      quant::pack_q4(L, y[i].qs);
+    }
+  }
+  static void dequantize_row(const void* src, float* y, int64_t n) {
+    const auto* b = static_cast<const Block*>(src);
+    for (int64_t i = 0; i < n / kQK4; ++i, y += kQK4) {
+      const float d = quant::half_to_float(b[i].d);
+      for (int j = 0; j < kQK4 / 2; ++j) {
+        y[j] = static_cast<float>((b[i].qs[j] & 0x0f) - 8) * d;
+        y[j + 16] = static_cast<float>((b[i].qs[j] >> 4) - 8) * d;
+      }
+    }
+  }
+  static void validate_blocks(const void* src, size_t n_blocks) { quant::validate_d<Block>("q4_0", src, n_blocks); }
+};
+
+template <>
+struct Codec<Format::Q4_1> {
+  using Block = BlockQ4_1;
+  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
+    quant::require_finite("q4_1", x, n);
+    auto* y = static_cast<Block*>(dst);
+    const float sigma2 = imatrix ? quant::row_sigma2(x, n) : 0.f;
+    for (int64_t i = 0; i < n / kQK4; ++i) {
+      const float* xb = x + i * kQK4;
+      uint8_t L[kQK4];
+      float d, m;
+      if (imatrix) {
+        d = quant::search_affine(xb, imatrix + i * kQK4, sigma2, 15, L, m);
+      } else {
+        quant::quantize_affine(xb, 15, L, d, m);
+      }
+      y[i].d = quant::float_to_half(d);
+      y[i].m = quant::float_to_half(m);
+      quant::pack_q4(L, y[i].qs);
+    }
+  }
+  static void dequantize_row(const void* src, float* y, int64_t n) {
+    QKIT_NO_CONTRACT
+    const auto* b = static_cast<const Block*>(src);
+    for (int64_t i = 0; i < n / kQK4; ++i, y += kQK4) {
+      const float d = quant::half_to_float(b[i].d);
+      const float m = quant::half_to_float(b[i].m);
+      for (int j = 0; j < kQK4 / 2; ++j) {
+        y[j] = static_cast<float>(b[i].qs[j] & 0x0f) * d + m;
+        y[j + 16] = static_cast<float>(b[i].qs[j] >> 4) * d + m;
+      }
+    }
+  }
+  static void validate_blocks(const void* src, size_t n_blocks) { quant::validate_dm<Block>("q4_1", src, n_blocks); }
+};
+
+template <>
+struct Codec<Format::Q5_0> {
+  using Block = BlockQ5_0;
+  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
+    quant::require_finite("q5_0", x, n);
+    auto* y = static_cast<Block*>(dst);
+    const float sigma2 = imatrix ? quant::row_sigma2(x, n) : 0.f;
+    for (int64_t i = 0; i < n / kQK4; ++i) {
+      const float* xb = x + i * kQK4;
+      uint8_t L[kQK4];
+      const float d = imatrix ? quant::search_symmetric(xb, imatrix + i * kQK4, sigma2, 16, L)
+                              : quant::quantize_symmetric(xb, 16, 31, L);
+      y[i].d = quant::float_to_half(d);
+      quant::pack_q5(L, y[i].qs, y[i].qh);
+    }
+  }
+  static void dequantize_row(const void* src, float* y, int64_t n) {
+    const auto* b = static_cast<const Block*>(src);
+    for (int64_t i = 0; i < n / kQK4; ++i, y += kQK4) {
+      const float d = quant::half_to_float(b[i].d);
+      for (int j = 0; j < kQK4 / 2; ++j) {
+        const int q0 = (b[i].qs[j] & 0x0f) | (quant::q5_high_bit(b[i].qh, j) << 4);
+        const int q1 = (b[i].qs[j] >> 4) | (quant::q5_high_bit(b[i].qh, j + 16) << 4);
+        y[j] = static_cast<float>(q0 - 16) * d;
+        y[j + 16] = static_cast<float>(q1 - 16) * d;
+      }
+    }
+  }
+  static void validate_blocks(const void* src, size_t n_blocks) { quant::validate_d<Block>("q5_0", src, n_blocks); }
+};
+
+template <>
+struct Codec<Format::Q5_1> {
+  using Block = BlockQ5_1;
+  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
+    quant::require_finite("q5_1", x, n);
+    auto* y = static_cast<Block*>(dst);
+    const float sigma2 = imatrix ? quant::row_sigma2(x, n) : 0.f;
+    for (int64_t i = 0; i < n / kQK4; ++i) {
+      const float* xb = x + i * kQK4;
+      uint8_t L[kQK4];
+      float d, m;
+      if (imatrix) {
+        d = quant::search_affine(xb, imatrix + i * kQK4, sigma2, 31, L, m);
+      } else {
+        quant::quantize_affine(xb, 31, L, d, m);
+      }
+      y[i].d = quant::float_to_half(d);
+      y[i].m = quant::float_to_half(m);
+      quant::pack_q5(L, y[i].qs, y[i].qh);
+    }
+  }
+  static void dequantize_row(const void* src, float* y, int64_t n) {
+    QKIT_NO_CONTRACT
+    const auto* b = static_cast<const Block*>(src);
+    for (int64_t i = 0; i < n / kQK4; ++i, y += kQK4) {
+      const float d = quant::half_to_float(b[i].d);
+      const float m = quant::half_to_float(b[i].m);
+      for (int j = 0; j < kQK4 / 2; ++j) {
+        const int q0 = (b[i].qs[j] & 0x0f) | (quant::q5_high_bit(b[i].qh, j) << 4);
+        const int q1 = (b[i].qs[j] >> 4) | (quant::q5_high_bit(b[i].qh, j + 16) << 4);
+        y[j] = static_cast<float>(q0) * d + m;
+        y[j + 16] = static_cast<float>(q1) * d + m;
+      }
+    }
+  }
+  static void validate_blocks(const void* src, size_t n_blocks) { quant::validate_dm<Block>("q5_1", src, n_blocks); }
+};
+
+}  // namespace qkit
+QKIT_SCALAR_REF_END
+
+#include "qkit/quant/q8.hpp"
