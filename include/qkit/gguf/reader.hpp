@@ -348,7 +348,7 @@ class File {
         os << '[';
         for (uint64_t i = 0; i < count; ++i) {
           if (i == max_items) {
-            os << ", ... (" << count << " " << value_type_name(e) << ")";
+            os << ", ... (" << count << " total)";
             // Skip the rest without rendering.
             if (value_type_size(e) != 0) {
               pos += static_cast<size_t>((count - i) * value_type_size(e));
@@ -492,7 +492,9 @@ class File {
       c.error_at(off_at, "tensor '", t.name, "' offset ", t.offset, " is not a multiple of the alignment ", alignment_);
     }
     // Whole blocks: elements / block_size blocks (rows are whole blocks).
-    t.nbytes = checked_mul(n_elements / fi.block_size, fi.block_bytes, "tensor bytes");
+    if (__builtin_mul_overflow(n_elements / fi.block_size, static_cast<uint64_t>(fi.block_bytes), &t.nbytes)) {
+      c.error_at(dims_at, "tensor '", t.name, "' ", fi.name, " ", shape_string(t.ne), " has more than 2^64 bytes");
+    }
     auto [it, inserted] = tensor_index_.emplace(t.name, tensors_.size());
     if (!inserted) c.error_at(at, "duplicate tensor name '", t.name, "'");
     offsets_.push_back(at);
