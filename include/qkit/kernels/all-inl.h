@@ -7,3 +7,8 @@
 #include "qkit/kernels/common-inl.h"
 #include "qkit/kernels/convert-inl.h"
 #include "qkit/kernels/dot-inl.h"
+#include "qkit/kernels/math-inl.h"
+#include "qkit/kernels/norm-inl.h"
+#include "qkit/kernels/rope-inl.h"
+#include "qkit/kernels/activation-inl.h"
+#include "qkit/kernels/attention-inl.h"
