@@ -1,0 +1,82 @@
+// qkit/quant/k_blocks.hpp — the K-quant super-block structs (Q2_K..Q6_K,
+// Q8_K), laid out byte for byte as ggml / GGUF store them, and the row
+// geometry check every K-quant and ternary codec shares.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "qkit/base/error.hpp"
+#include "qkit/base/fp16.hpp"
+#include "qkit/quant/codec.hpp"
+
+namespace qkit {
+
+inline constexpr int kQK = 256;          // values per K-quant super-block
+inline constexpr int kKScaleSize = 12;   // packed 6-bit scales + mins (q4_K, q5_K)
+
+// 16 sub-blocks of 16: 2-bit quants, 4-bit scale and 4-bit min per sub-block.
+struct BlockQ2K {
+  uint8_t scales[kQK / 16];  // low nibble scale, high nibble min
+  uint8_t qs[kQK / 4];       // 2-bit quants
+  f16 d;                     // super-block scale for the scales
+  f16 dmin;                  // super-block scale for the mins
+};
+static_assert(sizeof(BlockQ2K) == 84, "q2_K block");
+
+// 16 sub-blocks of 16: 3-bit quants (2 low bits + 1 high bit), 6-bit scales.
+struct BlockQ3K {
+  uint8_t hmask[kQK / 8];  // high bit of each quant
+  uint8_t qs[kQK / 4];     // low 2 bits
+  uint8_t scales[12];      // 16 packed 6-bit scales
+  f16 d;
+};
+static_assert(sizeof(BlockQ3K) == 110, "q3_K block");
+
+// 8 sub-blocks of 32: 4-bit quants, 6-bit scales and mins.
+struct BlockQ4K {
+  f16 d;
+  f16 dmin;
+  uint8_t scales[kKScaleSize];
+  uint8_t qs[kQK / 2];
+};
+static_assert(sizeof(BlockQ4K) == 144, "q4_K block");
+
+// 8 sub-blocks of 32: 5-bit quants (4 low + 1 high), 6-bit scales and mins.
+struct BlockQ5K {
+  f16 d;
+  f16 dmin;
+  uint8_t scales[kKScaleSize];
+  uint8_t qh[kQK / 8];
+  uint8_t qs[kQK / 2];
+};
+static_assert(sizeof(BlockQ5K) == 176, "q5_K block");
+
+// 16 sub-blocks of 16: 6-bit quants (4 low + 2 high), 8-bit signed scales.
+struct BlockQ6K {
+  uint8_t ql[kQK / 2];
+  uint8_t qh[kQK / 4];
+  int8_t scales[kQK / 16];
+  f16 d;
+};
+static_assert(sizeof(BlockQ6K) == 210, "q6_K block");
+
+// The activation format of the K-quants' dot products: f32 scale, 8-bit
+// quants and the sums of each group of 16 quants.
+struct BlockQ8K {
+  float d;
+  int8_t qs[kQK];
+  int16_t bsums[kQK / 16];
+};
+static_assert(sizeof(BlockQ8K) == 292, "q8_K block");
+
+namespace quant {
+
+// Super-blocks in a row of n values; throws unless n is a non-negative multiple of 256.
+inline int64_t k_blocks_in_row(const char* fmt, int64_t n) {
+  require(n >= 0 && n % kQK == 0, fmt, ": row of ", n, " values is not a multiple of the block size ", kQK);
+  return n / kQK;
+}
+
+}  // namespace quant
+}  // namespace qkit

@@ -1,0 +1,93 @@
+// qkit/quant/q5_k.hpp — Q5_K (5.5 bits per weight): Q4_K's layout of scales
+// with 5-bit quants (low nibble in qs, high bit in qh). Scalar reference
+// quantizers and dequantizer, bit-identical to ggml's quantize_row_q5_K_ref /
+// quantize_row_q5_K_impl / dequantize_row_q5_K.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "qkit/quant/k_blocks.hpp"
+#include "qkit/quant/k_search.hpp"
+#include "qkit/quant/q4_k.hpp"
+
+namespace qkit::quant {
+
+// Low nibbles as Q4_K's; the high bit of value 64g + l is bit 2g of qh[l],
+// of value 64g + 32 + l bit 2g+1.
+inline void pack_q5k_quants(const uint8_t* L, uint8_t* qs, uint8_t* qh) {
+  std::memset(qh, 0, kQK / 8);
+  for (int g = 0; g < kQK / 64; ++g) {
+    for (int l = 0; l < 32; ++l) {
+      int l1 = L[64 * g + l];
+      int l2 = L[64 * g + l + 32];
+      if (l1 > 15) {
+        l1 -= 16;
+        qh[l] = static_cast<uint8_t>(qh[l] | (1u << (2 * g)));
+      }
+      if (l2 > 15) {
+        l2 -= 16;
+        qh[l] = static_cast<uint8_t>(qh[l] | (2u << (2 * g)));
+      }
+      qs[32 * g + l] = static_cast<uint8_t>(l1 | (l2 << 4));
+    }
+  }
+}
+
+inline void quantize_block_q5k(const float* x, const float* qw_block, bool weighted, BlockQ5K& y) {
+  uint8_t L[kQK];
+  if (weighted) {
+    fit_scales_k4_weighted(x, qw_block, y, L, 31, true);
+  } else {
+    fit_scales_k4(x, y, L, 31, -0.5f, 0.1f, 15);
+  }
+  requantize_k4(x, y, L, 31);
+  pack_q5k_quants(L, y.qs, y.qh);
+}
+
+inline void dequantize_block_q5k(const BlockQ5K& b, float* y) {
+  const float d = half_to_float(b.d);
+  const float min = half_to_float(b.dmin);
+  for (int i = 0; i < kQK; ++i) {
+    uint8_t sc, m;
+    get_scale_min_k4(i / 32, b.scales, &sc, &m);
+    const float dl = d * sc;
+    const float ml = min * m;
+    const int l = i % 32;
+    const uint8_t byte = b.qs[32 * (i / 64) + l];
+    const int lo = (i / 32) % 2 ? byte >> 4 : byte & 0xF;
+    const int hi = (b.qh[l] >> (i / 32)) & 1 ? 16 : 0;
+    y[i] = fp_barrier(dl * (lo + hi)) - ml;
+  }
+}
+
+}  // namespace qkit::quant
+
+namespace qkit {
+
+template <>
+struct Codec<Format::Q5_K> {
+  using Block = BlockQ5K;
+  static constexpr bool kHasQuantizer = true;
+  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
+    auto* y = static_cast<Block*>(dst);
+    const int64_t nb = quant::k_blocks_in_row("q5_K", n);
+    for (int64_t i = 0; i < nb; ++i) {
+      quant::quantize_block_q5k(x + i * kQK, imatrix ? imatrix + i * kQK : nullptr, imatrix != nullptr, y[i]);
+    }
+  }
+  static void dequantize_row(const void* src, float* y, int64_t n) {
+    const auto* b = static_cast<const Block*>(src);
+    const int64_t nb = quant::k_blocks_in_row("q5_K", n);
+    for (int64_t i = 0; i < nb; ++i) quant::dequantize_block_q5k(b[i], y + i * kQK);
+  }
+  static void validate_blocks(const void* src, size_t n_blocks) {
+    const auto* b = static_cast<const Block*>(src);
+    for (size_t i = 0; i < n_blocks; ++i) {
+      quant::check_scale("q5_K", i, "d", b[i].d);
+      quant::check_scale("q5_K", i, "dmin", b[i].dmin);
+    }
+  }
+};
+
+}  // namespace qkit

@@ -1,0 +1,114 @@
+// qkit/quant/q6_k.hpp — Q6_K (6.5625 bits per weight): super-blocks of 256
+// values in 16 sub-blocks of 16; value = d*scale_j*q with q in [-32, 31]
+// (low nibble in ql, 2 high bits in qh) and signed 8-bit scale_j. Scalar
+// reference quantizer (plain and importance-weighted) and dequantizer,
+// bit-identical to ggml's quantize_row_q6_K_ref / _impl / dequantize_row_q6_K.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "qkit/quant/k_blocks.hpp"
+#include "qkit/quant/k_search.hpp"
+
+namespace qkit::quant {
+
+// Value 128h + 32k + l (k = 0..3, l = 0..31): low nibble in ql[64h + l + 32*(k&1)]
+// (high nibble if k >= 2), high 2 bits at bit 2k of qh[32h + l].
+inline void pack_q6k_quants(const int8_t* L, uint8_t* ql, uint8_t* qh) {
+  for (int j = 0; j < kQK; j += 128) {
+    for (int l = 0; l < 32; ++l) {
+      const int q1 = L[j + l + 0] & 0xF;
+      const int q2 = L[j + l + 32] & 0xF;
+      const int q3 = L[j + l + 64] & 0xF;
+      const int q4 = L[j + l + 96] & 0xF;
+      ql[l + 0] = static_cast<uint8_t>(q1 | (q3 << 4));
+      ql[l + 32] = static_cast<uint8_t>(q2 | (q4 << 4));
+      qh[l] = static_cast<uint8_t>((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) | ((L[j + l + 64] >> 4) << 4) |
+                                   ((L[j + l + 96] >> 4) << 6));
+    }
+    ql += 64;
+    qh += 32;
+  }
+}
+
+// qw_block: the block's importance weights, used as they are (the reference
+// does not mix in the values here), or nullptr for x^2 weighting.
+inline void quantize_block_q6k(const float* x, const float* qw_block, BlockQ6K& y) {
+  int8_t L[kQK];
+  float scales[kQK / 16];
+  float max_scale = 0;
+  float max_abs_scale = 0;
+  for (int ib = 0; ib < kQK / 16; ++ib) {
+    const float scale = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw_block ? qw_block + 16 * ib : nullptr);
+    scales[ib] = scale;
+    const float abs_scale = std::fabs(scale);
+    if (abs_scale > max_abs_scale) {
+      max_abs_scale = abs_scale;
+      max_scale = scale;
+    }
+  }
+  if (max_abs_scale < kGroupMaxEps) {
+    std::memset(&y, 0, sizeof y);
+    y.d = float_to_half(0.f);
+    return;
+  }
+  const float iscale = -128.f / max_scale;
+  y.d = float_to_half(1 / iscale);
+  for (int ib = 0; ib < kQK / 16; ++ib) {
+    const int s = nearest_int(iscale * scales[ib]);
+    y.scales[ib] = static_cast<int8_t>(s < 127 ? s : 127);
+  }
+  const float dall = half_to_float(y.d);
+  for (int j = 0; j < kQK / 16; ++j) {
+    const float d = dall * y.scales[j];
+    if (!d) continue;
+    for (int ii = 0; ii < 16; ++ii) {
+      const int l = nearest_int(x[16 * j + ii] / d);
+      L[16 * j + ii] = static_cast<int8_t>((l < -32 ? -32 : (l > 31 ? 31 : l)) + 32);
+    }
+  }
+  pack_q6k_quants(L, y.ql, y.qh);
+}
+
+inline void dequantize_block_q6k(const BlockQ6K& b, float* y) {
+  const float d = half_to_float(b.d);
+  for (int i = 0; i < kQK; ++i) {
+    const int h = i / 128, k = (i % 128) / 32, l = i % 32;
+    const uint8_t lo_byte = b.ql[64 * h + l + 32 * (k & 1)];
+    const int lo = k >= 2 ? lo_byte >> 4 : lo_byte & 0xF;
+    const int hi = (b.qh[32 * h + l] >> (2 * k)) & 3;
+    const int q = (lo | (hi << 4)) - 32;
+    const int sc = b.scales[8 * h + l / 16 + 2 * k];
+    y[i] = d * sc * q;
+  }
+}
+
+}  // namespace qkit::quant
+
+namespace qkit {
+
+template <>
+struct Codec<Format::Q6_K> {
+  using Block = BlockQ6K;
+  static constexpr bool kHasQuantizer = true;
+  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
+    auto* y = static_cast<Block*>(dst);
+    const int64_t nb = quant::k_blocks_in_row("q6_K", n);
+    for (int64_t i = 0; i < nb; ++i) {
+      quant::quantize_block_q6k(x + i * kQK, imatrix ? imatrix + i * kQK : nullptr, y[i]);
+    }
+  }
+  static void dequantize_row(const void* src, float* y, int64_t n) {
+    const auto* b = static_cast<const Block*>(src);
+    const int64_t nb = quant::k_blocks_in_row("q6_K", n);
+    for (int64_t i = 0; i < nb; ++i) quant::dequantize_block_q6k(b[i], y + i * kQK);
+  }
+  static void validate_blocks(const void* src, size_t n_blocks) {
+    const auto* b = static_cast<const Block*>(src);
+    for (size_t i = 0; i < n_blocks; ++i) quant::check_scale("q6_K", i, "d", b[i].d);
+  }
+};
+
+}  // namespace qkit
