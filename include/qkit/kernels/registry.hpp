@@ -19,13 +19,14 @@ struct EntryPointInfo {
 inline std::vector<EntryPointInfo> entry_points() {
   std::vector<EntryPointInfo> out;
   const size_t t = cpu::dispatch_index();
-#define QKIT_X(name, Fn, Impl, Var) out.push_back({#name, name##_variant[t]()});
+#define QKIT_X(entry, Fn, Impl, Var) out.push_back({#entry, entry##_variant[t]()});
   QKIT_ENTRY_POINTS(QKIT_X)
 #undef QKIT_X
-#define QKIT_X(name, Fn, Impl, Var)                                                      \
+// (The macro parameter is `entry`, not `name`: it would replace FormatInfo::name.)
+#define QKIT_X(entry, Fn, Impl, Var)                                                     \
   for (size_t f = 0; f < kFormatCount; ++f) {                                            \
-    const char* v = name##_variant[f][t]();                                              \
-    if (v) out.push_back({std::string(#name) + "[" + kFormatInfo[f].name + "]", v});     \
+    const char* v = entry##_variant[f][t]();                                             \
+    if (v) out.push_back({std::string(#entry) + "[" + kFormatInfo[f].name + "]", v});    \
   }
   QKIT_FORMAT_ENTRY_POINTS(QKIT_X)
 #undef QKIT_X
