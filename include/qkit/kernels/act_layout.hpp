@@ -1,0 +1,72 @@
+// qkit/kernels/act_layout.hpp — the plain structs matmul kernels exchange
+// (quantized activations in the kernels' layout, weight layouts, one call's
+// arguments). No dispatch here, so -inl.h files can include it.
+//
+// Activation quantization follows the rule of quant/q8.hpp
+// (quant::quantize_act_block, the reference engine's CPU activation path:
+// id = 127/amax, round half to even) and quant/q8_k.hpp
+// (quant::quantize_block_q8k); every SIMD path is bit-identical to those.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "qkit/quant/format.hpp"
+
+namespace qkit::kernels {
+
+inline constexpr int64_t kQ8Block = 32;
+inline constexpr int64_t kQ8KBlock = 256;
+
+// --- what the matmul kernels exchange ---------------------------------------
+
+// Quantized activation columns in the kernels' layout (structure of arrays,
+// so a column's quants are contiguous and its scales are f32 vectors).
+// Column c, block b:
+//   qs    + c * qs_stride      : int8 quants (K of them)
+//   d     + c * blk_stride + b : the block scale as f32 (the f16-rounded value
+//                                for Q8_0/Q8_1, exact f32 for Q8_K)
+//   sums  + c * blk_stride + b : Q8_0/Q8_1: sum of the block's quants
+//   s     + c * blk_stride + b : Q8_1: f16-rounded d * sum, as f32
+//   bsums + c * bsum_stride    : Q8_K: sums of 16 quants (K / 16 of them)
+//   xf    + c * xf_stride      : dequantized values d * q (or, for float
+//                                weights, x rounded through the pair format),
+//                                only for kernels that work in f32
+struct QuantAct {
+  Format pair = Format::F32;
+  int64_t n = 0;  // columns
+  int64_t k = 0;  // values per column
+  const int8_t* qs = nullptr;
+  size_t qs_stride = 0;
+  const float* d = nullptr;
+  const int32_t* sums = nullptr;
+  const float* s = nullptr;
+  size_t blk_stride = 0;
+  const int16_t* bsums = nullptr;
+  size_t bsum_stride = 0;
+  const float* xf = nullptr;
+  size_t xf_stride = 0;
+};
+
+// Weight layouts: as GGUF stores rows, or rows interleaved by repack.hpp.
+enum class WeightLayout : uint32_t {
+  kRows = 0,
+  kInterleaved16 = 1,  // groups of 16 rows, see repack.hpp
+};
+
+// One call of a per-target matmul kernel: rows [row_begin, row_end) of
+// Y[c * ldy + r] = sum_k W[r, k] * X[c, k] for every activation column c.
+struct MatmulArgs {
+  const uint8_t* w = nullptr;
+  WeightLayout layout = WeightLayout::kRows;
+  int64_t rows = 0, cols = 0;
+  size_t row_stride = 0;  // bytes between rows (kRows) or between 16-row groups (kInterleaved16)
+  const QuantAct* act = nullptr;
+  float* y = nullptr;
+  int64_t ldy = 0;
+  int64_t row_begin = 0, row_end = 0;
+};
+
+}  // namespace qkit::kernels

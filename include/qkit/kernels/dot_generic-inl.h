@@ -1,0 +1,96 @@
+// qkit/kernels/dot_generic-inl.h — the f32 path every weight format has:
+// dequantize a group of weight rows, then f32 dot products with the
+// activation columns (already rounded through the pair format, so the
+// result is the reference's quantized dot product up to f32 summation).
+//
+// It is the fast path of the float formats (F32, F16, BF16) and the correct
+// fallback of every quantized format without an integer kernel on a target.
+#if defined(QKIT_KERNELS_DOT_GENERIC_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef QKIT_KERNELS_DOT_GENERIC_INL_H_
+#undef QKIT_KERNELS_DOT_GENERIC_INL_H_
+#else
+#define QKIT_KERNELS_DOT_GENERIC_INL_H_
+#endif
+
+#include <cstring>
+
+#include "hwy/highway.h"
+#include "qkit/base/aligned.hpp"
+#include "qkit/kernels/act_layout.hpp"
+#include "qkit/kernels/common-inl.h"
+#include "qkit/kernels/convert-inl.h"
+#include "qkit/kernels/dot-inl.h"
+#include "qkit/quant/registry.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace qkit::kernels::HWY_NAMESPACE {
+
+// Rows dequantized together: their f32 copies (16 x K floats) stay in L2
+// while every activation column streams past once.
+inline constexpr int64_t kGenericRowGroup = 16;
+
+template <Format F>
+inline void DequantizeWeightRow(const uint8_t* HWY_RESTRICT src, float* HWY_RESTRICT dst, int64_t n,
+                                void (*deq)(const void*, float*, int64_t)) {
+  if constexpr (F == Format::F32) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+  } else if constexpr (F == Format::F16) {
+    F16ToF32Row(reinterpret_cast<const uint16_t*>(src), dst, static_cast<size_t>(n));
+  } else if constexpr (F == Format::BF16) {
+    BF16ToF32Row(reinterpret_cast<const uint16_t*>(src), dst, static_cast<size_t>(n));
+  } else {
+    deq(src, dst, n);
+  }
+}
+
+// Q4_1 / Q5_1 against Q8_1: the reference applies each block's min m to
+// s = f16(d_x * sum(q_x)), not to the exact d_x * sum(q_x) that the f32 dot
+// of dequantized values implies. Adding m * (s - d_x * sum) per block gives
+// the reference's result (it matters with large activations).
+template <Format F>
+inline float MinTermCorrection(const uint8_t* HWY_RESTRICT wrow, const QuantAct& x, int64_t c) {
+  constexpr size_t kBlockBytes = F == Format::Q4_1 ? 20 : 24;
+  const int64_t nb = x.k / 32;
+  const float* d = x.d + static_cast<size_t>(c) * x.blk_stride;
+  const float* s = x.s + static_cast<size_t>(c) * x.blk_stride;
+  const int32_t* sums = x.sums + static_cast<size_t>(c) * x.blk_stride;
+  float corr = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint16_t mb;
+    std::memcpy(&mb, wrow + static_cast<size_t>(b) * kBlockBytes + 2, 2);
+    corr += f16_to_f32(mb) * (s[b] - d[b] * static_cast<float>(sums[b]));
+  }
+  return corr;
+}
+
+// Rows [r0, r1), every column, kRows layout.
+template <Format F>
+inline void MatmulGeneric(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  void (*deq)(const void*, float*, int64_t) = nullptr;
+  if constexpr (F != Format::F32 && F != Format::F16 && F != Format::BF16) deq = codec_fns(F).dequantize_row;
+  const QuantAct& x = *a.act;
+  const size_t k = static_cast<size_t>(a.cols);
+  thread_local AlignedBuffer<float> wbuf;
+  wbuf.ensure(static_cast<size_t>(kGenericRowGroup) * k);
+  for (int64_t g = r0; g < r1; g += kGenericRowGroup) {
+    const int64_t ge = g + kGenericRowGroup < r1 ? g + kGenericRowGroup : r1;
+    for (int64_t r = g; r < ge; ++r)
+      DequantizeWeightRow<F>(a.w + static_cast<size_t>(r) * a.row_stride, wbuf.data() + static_cast<size_t>(r - g) * k,
+                             a.cols, deq);
+    for (int64_t c = 0; c < x.n; ++c) {
+      const float* xc = x.xf + static_cast<size_t>(c) * x.xf_stride;
+      float* yc = a.y + static_cast<size_t>(c) * a.ldy;
+      for (int64_t r = g; r < ge; ++r) {
+        yc[r] = DotF32(wbuf.data() + static_cast<size_t>(r - g) * k, xc, k);
+        if constexpr (F == Format::Q4_1 || F == Format::Q5_1) {
+          yc[r] += MinTermCorrection<F>(a.w + static_cast<size_t>(r) * a.row_stride, x, c);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace qkit::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // toggle guard

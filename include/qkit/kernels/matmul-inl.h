@@ -1,0 +1,91 @@
+// qkit/kernels/matmul-inl.h — the per-target matmul kernel of each format:
+// picks the integer fast path where this target has one, else the f32 path
+// of dot_generic-inl.h. One function serves GEMV (n = 1) and GEMM.
+//
+// Kernel names (docs/dispatch.md grammar), target in the namespace:
+//   gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x4   AVX3(+_DL) with vnni: vnni_x86.hpp
+//   gemv_q4_0_q8_0 / gemm_q4_0_q8_0_1x4   idem
+//   gemv_<w>_f32  / gemm_<w>_f32_16x1    every other (format, target): f32
+// The variant string says which runs, e.g. "AVX3_DL+vnni" or "AVX2".
+#if defined(QKIT_KERNELS_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef QKIT_KERNELS_MATMUL_INL_H_
+#undef QKIT_KERNELS_MATMUL_INL_H_
+#else
+#define QKIT_KERNELS_MATMUL_INL_H_
+#endif
+
+#include "hwy/highway.h"
+#include "qkit/cpu/targets.hpp"
+#include "qkit/kernels/act_layout.hpp"
+#include "qkit/kernels/common-inl.h"
+#include "qkit/kernels/dot_generic-inl.h"
+#include "qkit/kernels/vnni_x86.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace qkit::kernels::HWY_NAMESPACE {
+
+// Activation columns handled together by the integer kernels: their quants
+// (64 x K bytes) stay in L2 while the thread's weight rows stream past.
+inline constexpr int64_t kColumnBlock = 64;
+
+#undef QKIT_MATMUL_VNNI
+#if defined(QKIT_HAVE_VNNI_X86) && (HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL)
+#define QKIT_MATMUL_VNNI 1
+#else
+#define QKIT_MATMUL_VNNI 0
+#endif
+
+template <Format F>
+inline constexpr bool kHasVnniKernel = F == Format::Q8_0 || F == Format::Q4_0;
+
+// Whether the integer kernel runs now for format F (needs activations
+// quantized to the pair format instead of f32 ones).
+template <Format F>
+inline bool UsesIntKernel() {
+#if QKIT_MATMUL_VNNI
+  if constexpr (kHasVnniKernel<F>) return cpu::has_fast_path(cpu::kFastVnni);
+#endif
+  return false;
+}
+
+template <Format F>
+inline void Matmul(const MatmulArgs& a) {
+#if QKIT_MATMUL_VNNI
+  if constexpr (kHasVnniKernel<F>) {
+    if (cpu::has_fast_path(cpu::kFastVnni)) {
+      for (int64_t c0 = 0; c0 < a.act->n; c0 += kColumnBlock) {
+        const int64_t c1 = c0 + kColumnBlock < a.act->n ? c0 + kColumnBlock : a.act->n;
+        vnni::rows_q8_0_act<F == Format::Q4_0>(a, a.row_begin, a.row_end, c0, c1);
+      }
+      return;
+    }
+  }
+#endif
+  MatmulGeneric<F>(a, a.row_begin, a.row_end);
+}
+
+template <Format F>
+inline const char* MatmulVariant() {
+#if QKIT_MATMUL_VNNI
+  if constexpr (kHasVnniKernel<F>) {
+    if (cpu::has_fast_path(cpu::kFastVnni)) return HWY_TARGET == HWY_AVX3_DL ? "AVX3_DL+vnni" : "AVX3+vnni";
+  }
+#endif
+  return TargetVariant();
+}
+
+// Whether the call needs quantized (true) or f32 (false) activations.
+template <Format F>
+inline bool MatmulWantsQuant() {
+  return UsesIntKernel<F>();
+}
+// Helper entry points have no variant of their own (qkit-info skips nullptr).
+template <Format F>
+inline const char* NoVariant() {
+  return nullptr;
+}
+
+}  // namespace qkit::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // toggle guard

@@ -1,0 +1,308 @@
+// Activation quantization and GEMV/GEMM: every target against the scalar
+// references (quant/registry.hpp) and the reference engine's golden dots.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "qkit/kernels/matmul.hpp"
+#include "qkit/kernels/quantize_act.hpp"
+#include "qkit/quant/k_quants.hpp"
+#include "qkit/quant/registry.hpp"
+#include "qkit/quant/ternary.hpp"
+#include "support/golden.hpp"
+#include "support/targets.hpp"
+
+using namespace qkit;
+
+namespace {
+
+// The scalar activation rule of the pair format (Q8_K's codec quantizer is it).
+void ref_act(Format pair, const float* x, void* dst, int64_t n) {
+  if (pair == Format::Q8_K) {
+    quantize_row(pair, x, dst, n);
+  } else {
+    quantize_act_row_ref(pair, x, dst, n);
+  }
+}
+
+std::vector<float> random_row(std::mt19937& rng, size_t n, float scale) {
+  std::normal_distribution<float> g(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = g(rng);
+  return v;
+}
+
+// Rows that stress the quantizers: ties at x * id = k + 0.5, zeros, one
+// huge value, all-negative, tiny.
+std::vector<float> act_cases(std::mt19937& rng, size_t n) {
+  std::vector<float> v = random_row(rng, n, 1.0f);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t blk = i / 32;
+    switch (blk % 6) {
+      case 1: v[i] = (i % 32 == 0) ? 127.0f : static_cast<float>(static_cast<int>(i % 32) - 16) + 0.5f; break;  // exact ties
+      case 2: v[i] = 0.0f; break;
+      case 3: v[i] = (i % 32 == 5) ? 1e4f : v[i]; break;
+      case 4: v[i] = -std::fabs(v[i]) * 1e-8f; break;
+      default: break;
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("activation quantizers equal the scalar rule bit for bit on every target", "[matmul][act]") {
+  std::mt19937 rng(11);
+  const size_t n = 256 * 6;
+  std::vector<std::vector<float>> rows = {act_cases(rng, n), random_row(rng, n, 3.0f), random_row(rng, n, 1e-3f)};
+  // A row with Inf and NaN blocks (Q8_0/Q8_1 define them; Q8_K only for finite input).
+  std::vector<float> bad = random_row(rng, n, 1.0f);
+  bad[40] = std::numeric_limits<float>::infinity();
+  bad[100] = std::numeric_limits<float>::quiet_NaN();
+  test::for_each_target([&](int64_t) {
+    for (Format pair : {Format::Q8_0, Format::Q8_1, Format::Q8_K}) {
+      INFO("pair " << format_name(pair));
+      const size_t bytes = row_bytes(pair, n);
+      std::vector<uint8_t> got(bytes), want(bytes);
+      auto all = rows;
+      if (pair != Format::Q8_K) all.push_back(bad);
+      for (const auto& r : all) {
+        quantize_act(pair, r.data(), got.data(), static_cast<int64_t>(n));
+        ref_act(pair, r.data(), want.data(), static_cast<int64_t>(n));
+        REQUIRE(std::memcmp(got.data(), want.data(), bytes) == 0);
+      }
+    }
+  });
+}
+
+TEST_CASE("activation quantizers reproduce the reference engine's act_q", "[matmul][act][golden]") {
+  for (const char* name : {"q4_0", "q4_1", "q4_K", "q6_K", "iq4_nl"}) {
+    const auto g = test::load_qkgv(test::golden_path(std::string("quant/") + name + ".qkgv"),
+                                   [](uint32_t t, uint32_t n) { return row_bytes(static_cast<Format>(t), n); });
+    REQUIRE(g.vec_dot_type >= 0);
+    const Format pair = static_cast<Format>(g.vec_dot_type);
+    test::for_each_target([&](int64_t) {
+      INFO(name << " pair " << format_name(pair));
+      std::vector<uint8_t> got(g.act_q.size());
+      quantize_act(pair, g.act.data(), got.data(), g.n_per_row);
+      REQUIRE(std::memcmp(got.data(), g.act_q.data(), got.size()) == 0);
+    });
+  }
+}
+
+namespace {
+
+struct Problem {
+  Format f;
+  int64_t m, k;
+  std::vector<uint8_t> w;
+  std::vector<double> wd;  // dequantized weights
+};
+
+bool make_problem(Format f, int64_t m, int64_t k, std::mt19937& rng, Problem& p) {
+  p.f = f;
+  p.m = m;
+  p.k = k;
+  const size_t rb = row_bytes(f, static_cast<uint64_t>(k));
+  p.w.assign(rb * static_cast<size_t>(m), 0);
+  p.wd.assign(static_cast<size_t>(m * k), 0.0);
+  std::vector<float> deq(static_cast<size_t>(k));
+  for (int64_t r = 0; r < m; ++r) {
+    const auto src = random_row(rng, static_cast<size_t>(k), r % 3 == 0 ? 0.02f : 1.0f);
+    try {
+      quantize_row(f, src.data(), p.w.data() + rb * static_cast<size_t>(r), k);
+      dequantize_row_ref(f, p.w.data() + rb * static_cast<size_t>(r), deq.data(), k);
+    } catch (const Error& e) {
+      WARN("no reference codec for " << format_name(f) << ": " << e.what());
+      return false;
+    }
+    for (int64_t i = 0; i < k; ++i) p.wd[static_cast<size_t>(r * k + i)] = deq[static_cast<size_t>(i)];
+  }
+  return true;
+}
+
+// x rounded through the pair format as the reference does it.
+std::vector<double> act_reference(Format wf, const float* x, int64_t k) {
+  const Format pair = format_info(wf).pair;
+  std::vector<double> out(static_cast<size_t>(k));
+  if (pair == Format::F32) {
+    for (int64_t i = 0; i < k; ++i) out[static_cast<size_t>(i)] = x[i];
+  } else if (pair == Format::F16) {
+    for (int64_t i = 0; i < k; ++i) out[static_cast<size_t>(i)] = f16_to_f32(f32_to_f16(x[i]));
+  } else if (pair == Format::BF16) {
+    for (int64_t i = 0; i < k; ++i) out[static_cast<size_t>(i)] = bf16_to_f32(f32_to_bf16(x[i]));
+  } else {
+    std::vector<uint8_t> q(row_bytes(pair, static_cast<uint64_t>(k)));
+    std::vector<float> dq(static_cast<size_t>(k));
+    ref_act(pair, x, q.data(), k);
+    dequantize_row_ref(pair, q.data(), dq.data(), k);
+    for (int64_t i = 0; i < k; ++i) out[static_cast<size_t>(i)] = dq[static_cast<size_t>(i)];
+  }
+  return out;
+}
+
+// |Y - ref| <= tol * sum |w x| for every output.
+void check_against_reference(const Problem& p, const std::vector<float>& X, int64_t n, const std::vector<float>& Y,
+                             double tol) {
+  for (int64_t c = 0; c < n; ++c) {
+    const auto xr = act_reference(p.f, X.data() + c * p.k, p.k);
+    for (int64_t r = 0; r < p.m; ++r) {
+      double ref = 0, mag = 0;
+      for (int64_t i = 0; i < p.k; ++i) {
+        const double t = p.wd[static_cast<size_t>(r * p.k + i)] * xr[static_cast<size_t>(i)];
+        ref += t;
+        mag += std::fabs(t);
+      }
+      if (format_info(p.f).pair == Format::Q8_1) {
+        // The reference applies the min to s = f16(d * sum): its own dot.
+        const size_t rb = row_bytes(p.f, static_cast<uint64_t>(p.k));
+        std::vector<uint8_t> xq(row_bytes(Format::Q8_1, static_cast<uint64_t>(p.k)));
+        ref_act(Format::Q8_1, X.data() + c * p.k, xq.data(), p.k);
+        ref = vec_dot_ref(p.f, p.w.data() + rb * static_cast<size_t>(r), xq.data(), p.k);
+      }
+      const double got = Y[static_cast<size_t>(c * p.m + r)];
+      if (!(std::fabs(got - ref) <= tol * mag + 1e-30)) {
+        FAIL_CHECK("row " << r << " col " << c << ": got " << got << " want " << ref << " (sum|wx| " << mag << ")");
+        return;
+      }
+    }
+  }
+}
+
+std::vector<Format> weight_formats() {
+  std::vector<Format> out;
+  for (const FormatInfo& fi : kFormatInfo)
+    if (format_has_quantizer(fi.format)) out.push_back(fi.format);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("gemv and gemm match the double-precision reference for every format, target and shape", "[matmul]") {
+  std::mt19937 rng(5);
+  for (Format f : weight_formats()) {
+    const int64_t bs = format_info(f).block_size;
+    const int64_t kb = bs == 1 ? 32 : bs;
+    for (int64_t k : {kb, 3 * kb, (bs == 256 ? 4 : 10) * kb + (bs == 1 ? 7 : 0)}) {
+      Problem p;
+      if (!make_problem(f, 37, k, rng, p)) break;
+      WeightView W{f, p.w.data(), p.m, p.k, 0};
+      for (int64_t n : {1, 2, 3, 7, 8, 33}) {
+        std::vector<float> X(static_cast<size_t>(n * k));
+        for (int64_t c = 0; c < n; ++c) {
+          const auto col = random_row(rng, static_cast<size_t>(k), c % 2 ? 5.0f : 1.0f);
+          std::copy(col.begin(), col.end(), X.begin() + c * k);
+        }
+        test::for_each_target([&](int64_t) {
+          INFO(format_name(f) << " variant " << matmul_variant(f) << " K " << k << " N " << n);
+          std::vector<float> Y(static_cast<size_t>(n * p.m), -1.0f);
+          if (n == 1) {
+            gemv(W, X.data(), Y.data());
+          } else {
+            gemm(W, X.data(), n, Y.data());
+          }
+          check_against_reference(p, X, n, Y, 2e-5);
+        });
+      }
+    }
+  }
+}
+
+TEST_CASE("gemm with N = 512 matches the reference (fast formats)", "[matmul]") {
+  std::mt19937 rng(9);
+  for (Format f : {Format::Q4_0, Format::Q8_0, Format::Q4_K, Format::Q6_K, Format::F16}) {
+    const int64_t k = format_info(f).block_size == 256 ? 256 : 96;
+    Problem p;
+    if (!make_problem(f, 19, k, rng, p)) continue;
+    const int64_t n = 512;
+    std::vector<float> X = random_row(rng, static_cast<size_t>(n * k), 1.0f);
+    std::vector<float> Y(static_cast<size_t>(n * p.m));
+    ThreadPool pool(2);
+    INFO(format_name(f) << " variant " << matmul_variant(f));
+    gemm(WeightView{f, p.w.data(), p.m, k, 0}, X.data(), n, Y.data(), &pool);
+    check_against_reference(p, X, n, Y, 2e-5);
+  }
+}
+
+TEST_CASE("results are identical for 1, 2 and 3 threads", "[matmul][thread]") {
+  std::mt19937 rng(3);
+  ThreadPool p2(2), p3(3);
+  for (Format f : weight_formats()) {
+    const int64_t k = format_info(f).block_size == 256 ? 512 : 128;
+    Problem p;
+    if (!make_problem(f, 101, k, rng, p)) continue;
+    const WeightView W{f, p.w.data(), p.m, k, 0};
+    for (int64_t n : {1, 5}) {
+      std::vector<float> X = random_row(rng, static_cast<size_t>(n * k), 1.0f);
+      std::vector<float> y1(static_cast<size_t>(n * p.m)), y2(y1.size()), y3(y1.size());
+      gemm(W, X.data(), n, y1.data(), nullptr);
+      gemm(W, X.data(), n, y2.data(), &p2);
+      gemm(W, X.data(), n, y3.data(), &p3);
+      INFO(format_name(f) << " N " << n);
+      REQUIRE(std::memcmp(y1.data(), y2.data(), y1.size() * 4) == 0);
+      REQUIRE(std::memcmp(y1.data(), y3.data(), y1.size() * 4) == 0);
+    }
+  }
+}
+
+TEST_CASE("gemv agrees with the reference engine's dot products", "[matmul][golden]") {
+  int checked = 0;
+  for (const FormatInfo& fi : kFormatInfo) {
+    if (!fi.quantized() || !format_has_codec(fi.format)) continue;
+    const std::string path = test::golden_dir() + "/quant/" + fi.name + ".qkgv";
+    if (!test::file_exists(path)) continue;
+    const auto g = test::load_qkgv(path, [](uint32_t t, uint32_t n) { return row_bytes(static_cast<Format>(t), n); });
+    if (g.vec_dot_type < 0) continue;
+    const Format pair = static_cast<Format>(g.vec_dot_type);
+    REQUIRE(pair == fi.pair);
+    // sum |w x| from the reference dequantization and act_q, for the tolerance.
+    std::vector<float> wd(g.n_per_row), xd(g.n_per_row);
+    dequantize_row_ref(pair, g.act_q.data(), xd.data(), g.n_per_row);
+    const WeightView W{fi.format, g.quantized.data(), g.n_rows, g.n_per_row, 0};
+    test::for_each_target([&](int64_t) {
+      INFO(fi.name << " variant " << matmul_variant(fi.format));
+      std::vector<float> y(g.n_rows);
+      gemv(W, g.act.data(), y.data());
+      const size_t rb = row_bytes(fi.format, g.n_per_row);
+      for (uint32_t r = 0; r < g.n_rows; ++r) {
+        dequantize_row_ref(fi.format, g.quantized.data() + r * rb, wd.data(), g.n_per_row);
+        double mag = 0;
+        for (uint32_t i = 0; i < g.n_per_row; ++i) mag += std::fabs(double(wd[i]) * xd[i]);
+        INFO("row " << r << " got " << y[r] << " want " << g.dots[r]);
+        REQUIRE(std::fabs(double(y[r]) - g.dots[r]) <= 1e-5 * mag + 1e-30);
+      }
+    });
+    ++checked;
+  }
+  if (checked == 0) QKIT_SKIP("no golden quant files with dot products under " << test::golden_dir());
+}
+
+TEST_CASE("bad shapes throw qkit::Error naming both shapes", "[matmul]") {
+  std::vector<uint8_t> w(18 * 4);
+  std::vector<float> x(64), y(4);
+  try {
+    gemv(WeightView{Format::Q4_0, w.data(), 2, 48, 0}, x.data(), y.data());
+    FAIL("no error");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    INFO(msg);
+    REQUIRE(msg.find("[2 x 48]") != std::string::npos);
+    REQUIRE(msg.find("q4_0") != std::string::npos);
+  }
+  REQUIRE_THROWS_AS(gemm(WeightView{Format::Q4_0, w.data(), 2, 64, 10}, x.data(), 1, y.data()), Error);
+  REQUIRE_THROWS_AS(gemm(WeightView{Format::Q4_0, w.data(), 2, 64, 0}, x.data(), -1, y.data()), Error);
+  REQUIRE_THROWS_AS(quantize_act_q8_0(x.data(), w.data(), 48), Error);
+}
+
+TEST_CASE("the VNNI kernels are chosen where the CPU has them", "[matmul][dispatch]") {
+  if (!cpu::has_fast_path(cpu::kFastVnni) || cpu::chosen_target() != HWY_AVX3_DL) QKIT_SKIP("no AVX-512 VNNI here");
+  REQUIRE(std::string(matmul_variant(Format::Q4_0)) == "AVX3_DL+vnni");
+  REQUIRE(std::string(matmul_variant(Format::Q8_0)) == "AVX3_DL+vnni");
+  cpu::ScopedTarget no_vnni(HWY_AVX3_DL, cpu::kFastAll & ~cpu::kFastVnni);
+  REQUIRE(std::string(matmul_variant(Format::Q4_0)) == "AVX3_DL");
+}
