@@ -12,3 +12,5 @@
 #include "qkit/kernels/rope-inl.h"
 #include "qkit/kernels/activation-inl.h"
 #include "qkit/kernels/attention-inl.h"
+#include "qkit/kernels/quantize_act-inl.h"
+#include "qkit/kernels/matmul-inl.h"

@@ -23,6 +23,13 @@ using VariantFn = const char* (*)();
 using DotF32Fn = float (*)(const float* a, const float* b, size_t n);
 using HalfToF32Fn = void (*)(const uint16_t* src, float* dst, size_t n);
 using F32ToHalfFn = void (*)(const float* src, uint16_t* dst, size_t n);
+// Activation quantization (kernels/quantize_act.hpp) and matmul (kernels/matmul.hpp).
+struct MatmulArgs;
+using ActRowFn = void (*)(const float* x, void* dst, int64_t n);
+using ActColumnFn = void (*)(Format pair, const float* x, int64_t k, int8_t* qs, float* d, int32_t* sums, float* s,
+                             int16_t* bsums);
+using MatmulFn = void (*)(const MatmulArgs& args);
+using MatmulIntFn = bool (*)();
 
 // Transformer ops (norm.hpp, activation.hpp, rope.hpp, attention.hpp).
 using RmsNormFn = void (*)(const float* x, const float* w, float* out, size_t rows, size_t n, float eps);
@@ -45,7 +52,11 @@ using AttentionTaskFn = void (*)(const AttentionJob& job, size_t task);
   X(f16_to_f32_row, HalfToF32Fn, F16ToF32Row, TargetVariant)       \
   X(bf16_to_f32_row, HalfToF32Fn, BF16ToF32Row, TargetVariant)     \
   X(f32_to_f16_row, F32ToHalfFn, F32ToF16Row, TargetVariant)       \
-  X(f32_to_bf16_row, F32ToHalfFn, F32ToBF16Row, TargetVariant)  \
+  X(f32_to_bf16_row, F32ToHalfFn, F32ToBF16Row, TargetVariant)     \
+  X(act_q8_0_row, ActRowFn, ActQ8_0Row, TargetVariant)             \
+  X(act_q8_1_row, ActRowFn, ActQ8_1Row, TargetVariant)             \
+  X(act_q8_k_row, ActRowFn, ActQ8KRow, TargetVariant)              \
+  X(act_kernel_column, ActColumnFn, ActKernelColumn, TargetVariant)  \
   X(rms_norm, RmsNormFn, RmsNormRows, TargetVariant)             \
   X(layer_norm, LayerNormFn, LayerNormRows, TargetVariant)       \
   X(add_f32, AddRowFn, AddRow, TargetVariant)                    \
@@ -61,4 +72,6 @@ using AttentionTaskFn = void (*)(const AttentionJob& job, size_t task);
   X(attention_task, AttentionTaskFn, AttentionTask, TargetVariant)
 
 // X(entry_name, FnType, PerTargetTemplate, PerTargetVariantTemplate)
-#define QKIT_FORMAT_ENTRY_POINTS(X)
+#define QKIT_FORMAT_ENTRY_POINTS(X)                        \
+  X(matmul, MatmulFn, Matmul, MatmulVariant)               \
+  X(matmul_int, MatmulIntFn, MatmulWantsQuant, NoVariant)
