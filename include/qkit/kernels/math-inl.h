@@ -8,10 +8,13 @@
 //            weight); +inf above 88.72; results between ~-103 and -87.3
 //            are subnormal with absolute error < 2e-45. NaN -> NaN.
 //   VecTanh  absolute error <= 3e-7 (relative <= 1e-6 for |x| < 0.625).
-//   VecErf   absolute error <= 4e-7 (Abramowitz-Stegun 7.1.26 rational
-//            approximation times VecExp).
-//   VecSilu, VecGeluTanh: relative error <= 1e-6 (plus absolute 1e-37).
-//   VecGeluErf: absolute error <= 4e-7 * |x|.
+//   VecErf   absolute error <= 5e-7 (Abramowitz-Stegun 7.1.26 rational
+//            approximation, 1.5e-7, times VecExp, plus f32 rounding).
+//   VecSilu  relative error <= 1e-6 (plus absolute 1e-37).
+//   VecGeluTanh relative error <= 1e-6 + 4e-7 * |2u| (u: the tanh
+//            argument; the f32 rounding of u itself), so <= 1e-6 for
+//            x >= -1 and growing to ~4e-5 where the result underflows.
+//   VecGeluErf: absolute error <= 4e-7 * |x| (half the erf error).
 // Why hand-written rather than hwy/contrib/math: softmax needs
 // exp(-inf) == 0 exactly and a documented, tested bound on every target
 // including HWY_SCALAR; these are ~20 lines each.
