@@ -7,7 +7,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstddef>
 #include <cstring>
+#include <initializer_list>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -130,4 +133,135 @@ TEST_CASE("tq1_0 with imatrix matches the reference", "[quant][ternary][golden]"
 TEST_CASE("tq2_0 matches the reference", "[quant][ternary][golden]") { check_golden<Format::TQ2_0>("tq2_0.qkgv"); }
 TEST_CASE("tq2_0 with imatrix matches the reference", "[quant][ternary][golden]") {
   check_golden<Format::TQ2_0>("tq2_0-imatrix.qkgv");
+}
+
+// --- Bad input and bad data.
+
+namespace {
+
+std::vector<float> gaussian_row(size_t n, uint32_t seed) {
+  // Small LCG + Box-Muller: deterministic, no <random> distribution differences.
+  std::vector<float> x(n);
+  uint32_t s = seed;
+  auto uniform = [&s] {
+    s = s * 1664525u + 1013904223u;
+    return (static_cast<float>(s >> 8) + 0.5f) / 16777216.0f;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const float u1 = uniform(), u2 = uniform();
+    x[i] = std::sqrt(-2.0f * std::log(u1)) * std::cos(6.2831853f * u2);
+  }
+  return x;
+}
+
+template <Format F>
+void check_rejects_non_finite(const char* name) {
+  using C = qkit::Codec<F>;
+  const int64_t n = 512;
+  std::vector<uint8_t> q(qkit::row_bytes(F, n));
+  const std::vector<float> imatrix(n, 1.0f);
+  for (const float* im : {static_cast<const float*>(nullptr), imatrix.data()}) {
+    std::vector<float> x = gaussian_row(n, 7);
+    x[300] = std::numeric_limits<float>::quiet_NaN();
+    INFO(name << (im ? " with imatrix" : ""));
+    REQUIRE_THROWS_WITH(C::quantize_row(x.data(), q.data(), n, im),
+                        Catch::Contains(name) && Catch::Contains("element 300") && Catch::Contains("NaN"));
+    x[300] = 1.0f;
+    x[7] = -std::numeric_limits<float>::infinity();
+    REQUIRE_THROWS_WITH(C::quantize_row(x.data(), q.data(), n, im),
+                        Catch::Contains("element 7") && Catch::Contains("Inf"));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("weight quantizers reject NaN/Inf input naming the element", "[quant][kquants][ternary]") {
+  check_rejects_non_finite<Format::Q2_K>("q2_K");
+  check_rejects_non_finite<Format::Q3_K>("q3_K");
+  check_rejects_non_finite<Format::Q4_K>("q4_K");
+  check_rejects_non_finite<Format::Q5_K>("q5_K");
+  check_rejects_non_finite<Format::Q6_K>("q6_K");
+  check_rejects_non_finite<Format::TQ1_0>("tq1_0");
+  check_rejects_non_finite<Format::TQ2_0>("tq2_0");
+}
+
+TEST_CASE("q8_K activation rule: a NaN/Inf block gets d = NaN and zero quants, others are unaffected",
+          "[quant][kquants]") {
+  using C = qkit::Codec<Format::Q8_K>;
+  const int64_t n = 3 * qkit::kQK;
+  const std::vector<float> clean = gaussian_row(static_cast<size_t>(n), 11);
+  std::vector<qkit::BlockQ8K> want(3);
+  C::quantize_act_row(clean.data(), want.data(), n);
+
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
+                          std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
+    std::vector<float> x = clean;
+    x[qkit::kQK + 17] = bad;
+    std::vector<qkit::BlockQ8K> got(3), again(3);
+    C::quantize_act_row(x.data(), got.data(), n);
+    C::quantize_row(x.data(), again.data(), n, nullptr);  // the same rule
+    INFO("bad value " << bad);
+    CHECK(std::memcmp(got.data(), again.data(), sizeof(qkit::BlockQ8K) * 3) == 0);
+    CHECK(std::memcmp(&got[0], &want[0], sizeof(qkit::BlockQ8K)) == 0);
+    CHECK(std::memcmp(&got[2], &want[2], sizeof(qkit::BlockQ8K)) == 0);
+    CHECK(std::isnan(got[1].d));
+    for (int j = 0; j < qkit::kQK; ++j) CHECK(got[1].qs[j] == 0);
+    for (int j = 0; j < qkit::kQK / 16; ++j) CHECK(got[1].bsums[j] == 0);
+    REQUIRE_THROWS_WITH(C::validate_blocks(got.data(), 3), Catch::Contains("q8_K block 1") && Catch::Contains("NaN"));
+  }
+}
+
+namespace {
+
+// A valid row passes; a NaN or Inf in each f16 scale field is reported with
+// the block index and the field.
+template <Format F>
+void check_validate(const char* name, std::initializer_list<size_t> scale_offsets) {
+  using C = qkit::Codec<F>;
+  using Block = typename C::Block;
+  const int64_t n = 4 * qkit::kQK;
+  const std::vector<float> x = gaussian_row(static_cast<size_t>(n), 3);
+  std::vector<Block> q(4);
+  C::quantize_row(x.data(), q.data(), n, nullptr);
+  REQUIRE_NOTHROW(C::validate_blocks(q.data(), 4));
+  for (const size_t off : scale_offsets) {
+    for (const uint16_t bits : {uint16_t{0x7e00}, uint16_t{0xfc00}, uint16_t{0x7c01}}) {
+      std::vector<Block> bad = q;
+      std::memcpy(reinterpret_cast<uint8_t*>(&bad[2]) + off, &bits, 2);
+      INFO(name << " scale at byte " << off << " = 0x" << std::hex << bits);
+      REQUIRE_THROWS_WITH(C::validate_blocks(bad.data(), 4),
+                          Catch::Contains(std::string(name) + " block 2") &&
+                              Catch::Contains((bits & 0x3ff) ? "NaN" : "Inf"));
+      CHECK_NOTHROW(C::validate_blocks(bad.data(), 2));  // blocks before it are fine
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("validate_blocks names the block whose scale is NaN/Inf", "[quant][kquants][ternary]") {
+  check_validate<Format::Q2_K>("q2_K", {offsetof(qkit::BlockQ2K, d), offsetof(qkit::BlockQ2K, dmin)});
+  check_validate<Format::Q3_K>("q3_K", {offsetof(qkit::BlockQ3K, d)});
+  check_validate<Format::Q4_K>("q4_K", {offsetof(qkit::BlockQ4K, d), offsetof(qkit::BlockQ4K, dmin)});
+  check_validate<Format::Q5_K>("q5_K", {offsetof(qkit::BlockQ5K, d), offsetof(qkit::BlockQ5K, dmin)});
+  check_validate<Format::Q6_K>("q6_K", {offsetof(qkit::BlockQ6K, d)});
+  check_validate<Format::TQ1_0>("tq1_0", {offsetof(qkit::BlockTQ1_0, d)});
+  check_validate<Format::TQ2_0>("tq2_0", {offsetof(qkit::BlockTQ2_0, d)});
+
+  // Q8_K's scale is an f32.
+  std::vector<qkit::BlockQ8K> q(2);
+  const std::vector<float> x = gaussian_row(2 * qkit::kQK, 5);
+  qkit::Codec<Format::Q8_K>::quantize_act_row(x.data(), q.data(), 2 * qkit::kQK);
+  REQUIRE_NOTHROW(qkit::Codec<Format::Q8_K>::validate_blocks(q.data(), 2));
+  q[1].d = std::numeric_limits<float>::infinity();
+  REQUIRE_THROWS_WITH(qkit::Codec<Format::Q8_K>::validate_blocks(q.data(), 2),
+                      Catch::Contains("q8_K block 1") && Catch::Contains("Inf"));
+}
+
+TEST_CASE("K-quant rows must hold a multiple of 256 values", "[quant][kquants][ternary]") {
+  std::vector<float> x(300, 1.0f);
+  std::vector<uint8_t> q(4096);
+  CHECK_THROWS_WITH(qkit::Codec<Format::Q4_K>::quantize_row(x.data(), q.data(), 300, nullptr),
+                    Catch::Contains("q4_K") && Catch::Contains("300"));
+  CHECK_THROWS_WITH(qkit::Codec<Format::TQ2_0>::dequantize_row(q.data(), x.data(), 100), Catch::Contains("tq2_0"));
 }

@@ -23,6 +23,10 @@
 #include "qkit/quant/k_quants.hpp"
 #include "qkit/quant/ternary.hpp"
 
+// GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
+// only within an expression, which fp_barrier() prevents.
+QKIT_SCALAR_REF_BEGIN
+
 namespace qkit::quant {
 
 // --- Unpacking to signed integer quants, value order.
@@ -172,3 +176,5 @@ inline float dot_q8k_row(const void* w, const void* a, int64_t n) {
 }
 
 }  // namespace qkit::quant
+
+QKIT_SCALAR_REF_END

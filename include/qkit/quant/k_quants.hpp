@@ -6,11 +6,11 @@
 // without an importance matrix (imatrix: n per-column weights of the row).
 // Rows must hold a multiple of 256 values (qkit::Error otherwise).
 //
-// Non-finite input (NaN, Inf): the quantizers run the reference's arithmetic
-// unchanged; the result is deterministic (the same bytes on every run and
-// platform, no undefined behaviour) but meaningless, and only the 256-value
-// super-block holding the value is affected. A block whose scale came out
-// non-finite is rejected by validate_blocks.
+// Non-finite input (codec.hpp's rule): the weight quantizers (Q2_K..Q6_K)
+// throw qkit::Error naming the element; Q8_K's quantizer, which serves
+// activations, never throws: a block holding NaN/Inf gets d = NaN and zero
+// quants and sums, so a dot product with it is NaN. validate_blocks rejects
+// NaN/Inf scales, naming the block.
 #pragma once
 
 #include "qkit/quant/k_blocks.hpp"

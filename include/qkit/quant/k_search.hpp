@@ -18,6 +18,10 @@
 #include "qkit/quant/codec.hpp"
 #include "qkit/quant/search.hpp"
 
+// GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
+// only within an expression, which fp_barrier() prevents.
+QKIT_SCALAR_REF_BEGIN
+
 namespace qkit::quant {
 
 // Returns v unchanged, but opaque to the optimizer: a product passed through
@@ -290,3 +294,5 @@ inline int get_scale_q3k(const uint8_t* q, int j) {
 }
 
 }  // namespace qkit::quant
+
+QKIT_SCALAR_REF_END

@@ -12,6 +12,10 @@
 #include "qkit/quant/k_blocks.hpp"
 #include "qkit/quant/k_search.hpp"
 
+// GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
+// only within an expression, which fp_barrier() prevents.
+QKIT_SCALAR_REF_BEGIN
+
 namespace qkit::quant {
 
 // 2-bit quants: values 32*k .. 32*k+31 of each 128-value half sit in the
@@ -134,6 +138,7 @@ struct Codec<Format::Q2_K> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
     auto* y = static_cast<Block*>(dst);
     const int64_t nb = quant::k_blocks_in_row("q2_K", n);
+    quant::require_finite("q2_K", x, n);
     for (int64_t i = 0; i < nb; ++i) {
       if (imatrix) {
         quant::quantize_block_q2k_weighted(x + i * kQK, imatrix + i * kQK, y[i]);
@@ -157,3 +162,5 @@ struct Codec<Format::Q2_K> {
 };
 
 }  // namespace qkit
+
+QKIT_SCALAR_REF_END

@@ -12,6 +12,10 @@
 #include "qkit/quant/k_blocks.hpp"
 #include "qkit/quant/k_search.hpp"
 
+// GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
+// only within an expression, which fp_barrier() prevents.
+QKIT_SCALAR_REF_BEGIN
+
 namespace qkit::quant {
 
 // Final quants in [0, 7] for the stored scales, then split into hmask
@@ -129,6 +133,7 @@ struct Codec<Format::Q3_K> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
     auto* y = static_cast<Block*>(dst);
     const int64_t nb = quant::k_blocks_in_row("q3_K", n);
+    quant::require_finite("q3_K", x, n);
     for (int64_t i = 0; i < nb; ++i) {
       if (imatrix) {
         quant::quantize_block_q3k_weighted(x + i * kQK, imatrix + i * kQK, y[i]);
@@ -149,3 +154,5 @@ struct Codec<Format::Q3_K> {
 };
 
 }  // namespace qkit
+
+QKIT_SCALAR_REF_END

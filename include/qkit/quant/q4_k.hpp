@@ -14,6 +14,10 @@
 #include "qkit/quant/k_blocks.hpp"
 #include "qkit/quant/k_search.hpp"
 
+// GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
+// only within an expression, which fp_barrier() prevents.
+QKIT_SCALAR_REF_BEGIN
+
 namespace qkit::quant {
 
 // Plain path: each sub-block fitted by make_qkx2_quants with weights
@@ -158,6 +162,7 @@ struct Codec<Format::Q4_K> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
     auto* y = static_cast<Block*>(dst);
     const int64_t nb = quant::k_blocks_in_row("q4_K", n);
+    quant::require_finite("q4_K", x, n);
     for (int64_t i = 0; i < nb; ++i) {
       quant::quantize_block_q4k(x + i * kQK, imatrix ? imatrix + i * kQK : nullptr, imatrix != nullptr, y[i]);
     }
@@ -177,3 +182,5 @@ struct Codec<Format::Q4_K> {
 };
 
 }  // namespace qkit
+
+QKIT_SCALAR_REF_END

@@ -11,6 +11,10 @@
 #include "qkit/quant/k_search.hpp"
 #include "qkit/quant/q4_k.hpp"
 
+// GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
+// only within an expression, which fp_barrier() prevents.
+QKIT_SCALAR_REF_BEGIN
+
 namespace qkit::quant {
 
 // Low nibbles as Q4_K's; the high bit of value 64g + l is bit 2g of qh[l],
@@ -72,6 +76,7 @@ struct Codec<Format::Q5_K> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
     auto* y = static_cast<Block*>(dst);
     const int64_t nb = quant::k_blocks_in_row("q5_K", n);
+    quant::require_finite("q5_K", x, n);
     for (int64_t i = 0; i < nb; ++i) {
       quant::quantize_block_q5k(x + i * kQK, imatrix ? imatrix + i * kQK : nullptr, imatrix != nullptr, y[i]);
     }
@@ -91,3 +96,5 @@ struct Codec<Format::Q5_K> {
 };
 
 }  // namespace qkit
+
+QKIT_SCALAR_REF_END

@@ -12,6 +12,10 @@
 #include "qkit/quant/k_blocks.hpp"
 #include "qkit/quant/k_search.hpp"
 
+// GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
+// only within an expression, which fp_barrier() prevents.
+QKIT_SCALAR_REF_BEGIN
+
 namespace qkit::quant {
 
 // Value 128h + 32k + l (k = 0..3, l = 0..31): low nibble in ql[64h + l + 32*(k&1)]
@@ -96,6 +100,7 @@ struct Codec<Format::Q6_K> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
     auto* y = static_cast<Block*>(dst);
     const int64_t nb = quant::k_blocks_in_row("q6_K", n);
+    quant::require_finite("q6_K", x, n);
     for (int64_t i = 0; i < nb; ++i) {
       quant::quantize_block_q6k(x + i * kQK, imatrix ? imatrix + i * kQK : nullptr, y[i]);
     }
@@ -112,3 +117,5 @@ struct Codec<Format::Q6_K> {
 };
 
 }  // namespace qkit
+
+QKIT_SCALAR_REF_END

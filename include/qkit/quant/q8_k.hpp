@@ -12,26 +12,33 @@
 
 #include "qkit/quant/k_blocks.hpp"
 
+// GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
+// only within an expression, which fp_barrier() prevents.
+QKIT_SCALAR_REF_BEGIN
+
 namespace qkit::quant {
 
-// q = nearest(-127/max * x), with max the signed value of largest magnitude,
-// so that value becomes exactly -127 (the rest lie in [-127, 127]); d = max/-127.
-// An all-zero block stores d = 0 and zero quants and sums.
+// q = nearest(-127/max * x), with max the signed value of largest magnitude
+// (the first one on ties), so that value becomes exactly -127 and the rest
+// lie in [-127, 127]; d = max/-127. An all-zero block stores d = 0 and zero
+// quants and sums (the reference leaves its sums unwritten there).
+// A block holding NaN or Inf stores d = NaN and zero quants and sums (the
+// activation rule of codec.hpp; the reference would store -Inf or garbage).
 inline void quantize_block_q8k(const float* x, BlockQ8K& y) {
+  // Magnitudes compared as bit patterns: the same order as the reference's
+  // float compare for finite values, and >= 0x7f800000 exactly for NaN/Inf.
+  uint32_t amax_bits = 0;
   float max = 0;
-  float amax = 0;
   for (int j = 0; j < kQK; ++j) {
-    const float ax = std::fabs(x[j]);
-    if (ax > amax) {
-      amax = ax;
+    const uint32_t a = f32_bits(x[j]) & 0x7fffffffu;
+    if (a > amax_bits) {
+      amax_bits = a;
       max = x[j];
     }
   }
-  if (!amax) {
-    y.d = 0;
+  if (amax_bits == 0 || amax_bits >= 0x7f800000u) {
+    y.d = amax_bits == 0 ? 0.0f : f32_from_bits(0x7fc00000u);
     std::memset(y.qs, 0, sizeof y.qs);
-    // The reference leaves bsums untouched here; qkit zeroes them so the
-    // block is fully defined (its quants are all zero, so are their sums).
     std::memset(y.bsums, 0, sizeof y.bsums);
     return;
   }
@@ -60,8 +67,13 @@ template <>
 struct Codec<Format::Q8_K> {
   using Block = BlockQ8K;
   static constexpr bool kHasQuantizer = true;
-  // imatrix is ignored: Q8_K holds activations, quantized on the fly.
+  // Q8_K holds activations only: its quantizer is the activation rule
+  // (imatrix ignored, as in the reference).
   static void quantize_row(const float* x, void* dst, int64_t n, const float* /*imatrix*/) {
+    quantize_act_row(x, dst, n);
+  }
+  // The reference every SIMD Q8_K quantizer must equal bit for bit.
+  static void quantize_act_row(const float* x, void* dst, int64_t n) {
     auto* y = static_cast<Block*>(dst);
     const int64_t nb = quant::k_blocks_in_row("q8_K", n);
     for (int64_t i = 0; i < nb; ++i) quant::quantize_block_q8k(x + i * kQK, y[i]);
@@ -83,3 +95,5 @@ struct Codec<Format::Q8_K> {
 };
 
 }  // namespace qkit
+
+QKIT_SCALAR_REF_END

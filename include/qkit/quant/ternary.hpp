@@ -8,9 +8,10 @@
 // quantize_row_tq{1,2}_0_ref / dequantize_row_tq{1,2}_0. The reference has no
 // importance-weighted path: an imatrix is accepted and ignored.
 //
-// Non-finite input: a NaN (or, in a block holding +-Inf, every value) gives
-// trit 0, as the reference computes on x86; d is stored as f16 of the
-// reference's running maximum (NaN or Inf then, which validate_blocks rejects).
+// Non-finite input: qkit::Error naming the element (codec.hpp's rule for
+// weight quantizers). A block of subnormal values, whose inverse scale
+// overflows to Inf, quantizes to d = 0 and all-zero trits, as the reference
+// computes on x86 (where lroundf of a non-finite value is LONG_MIN).
 #pragma once
 
 #include <cmath>
@@ -18,6 +19,10 @@
 #include <cstdint>
 
 #include "qkit/quant/k_blocks.hpp"
+
+// GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
+// only within an expression, which fp_barrier() prevents.
+QKIT_SCALAR_REF_BEGIN
 
 namespace qkit {
 
@@ -129,6 +134,7 @@ struct Codec<Format::TQ1_0> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* /*imatrix: unused*/) {
     auto* y = static_cast<Block*>(dst);
     const int64_t nb = quant::k_blocks_in_row("tq1_0", n);
+    quant::require_finite("tq1_0", x, n);
     for (int64_t i = 0; i < nb; ++i) quant::quantize_block_tq1_0(x + i * kQK, y[i]);
   }
   static void dequantize_row(const void* src, float* y, int64_t n) {
@@ -149,6 +155,7 @@ struct Codec<Format::TQ2_0> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* /*imatrix: unused*/) {
     auto* y = static_cast<Block*>(dst);
     const int64_t nb = quant::k_blocks_in_row("tq2_0", n);
+    quant::require_finite("tq2_0", x, n);
     for (int64_t i = 0; i < nb; ++i) quant::quantize_block_tq2_0(x + i * kQK, y[i]);
   }
   static void dequantize_row(const void* src, float* y, int64_t n) {
@@ -163,3 +170,5 @@ struct Codec<Format::TQ2_0> {
 };
 
 }  // namespace qkit
+
+QKIT_SCALAR_REF_END
