@@ -334,6 +334,9 @@ TEST_CASE("hostile files raise qkit::Error naming the problem", "[gguf][hostile]
   add("alignment zero", Bytes{}.header(0, 1).kv_u32("general.alignment", 0), {"0 is not a power of two"});
   add("alignment wrong type", Bytes{}.header(0, 1).str("general.alignment").put<uint32_t>(10).put<uint64_t>(32),
       {"general.alignment must be uint32", "uint64"});
+  add("data section past the end",
+      Bytes{}.header(1, 1).kv_u32("general.alignment", 1u << 30).tensor("t", {0}, 0, 0),
+      {"tensor data would start at byte 1073741824", "past the end of the file"});
   add("too many dims", Bytes{}.header(1, 0).tensor("t", {1, 1, 1, 1, 1}, 0, 0), {"'t' has 5 dimensions"});
   add("negative dim", Bytes{}.header(1, 0).tensor("t", {4, -1}, 0, 0), {"'t' has negative dimension ne[1] = -1"});
   add("overflowing dims",

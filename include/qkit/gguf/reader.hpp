@@ -446,6 +446,10 @@ class File {
     for (uint64_t i = 0; i < n_tensors; ++i) read_tensor_info(c, i);
 
     data_offset_ = checked_size(checked_align_up(c.pos(), alignment_, "tensor data offset"), "tensor data offset");
+    if (!tensors_.empty() && data_offset_ > size_) {
+      c.error_at(c.pos(), "tensor data would start at byte ", data_offset_, " (alignment ", alignment_,
+                 "), past the end of the file (", size_, " bytes)");
+    }
     check_extents();
   }
 
