@@ -265,3 +265,51 @@ TEST_CASE("K-quant rows must hold a multiple of 256 values", "[quant][kquants][t
                     Catch::Contains("q4_K") && Catch::Contains("300"));
   CHECK_THROWS_WITH(qkit::Codec<Format::TQ2_0>::dequantize_row(q.data(), x.data(), 100), Catch::Contains("tq2_0"));
 }
+
+// --- Exhaustive checks of the packings (small spaces).
+
+TEST_CASE("tq1_0 base-3 packing round-trips every trit combination", "[quant][ternary]") {
+  // 5 trits per byte (qs) and 4 per byte (qh) through the reference's
+  // ceil(v * 256 / 243) encoding and multiply-by-3 decoding.
+  for (int n_trits : {4, 5}) {
+    int combos = 1;
+    for (int k = 0; k < n_trits; ++k) combos *= 3;
+    for (int c = 0; c < combos; ++c) {
+      float x[5];
+      int t[5];
+      for (int k = n_trits - 1, v = c; k >= 0; --k, v /= 3) t[k] = v % 3 - 1;
+      for (int k = 0; k < n_trits; ++k) x[k] = static_cast<float>(t[k]);
+      const uint8_t byte = qkit::quant::pack_trits(x, 1, n_trits, 1.0f);
+      for (int k = 0; k < n_trits; ++k) {
+        INFO(n_trits << " trits, combination " << c << ", trit " << k);
+        CHECK(qkit::quant::unpack_trit(byte, k) == t[k]);
+      }
+    }
+  }
+}
+
+TEST_CASE("K-quant sub-block scale packings round-trip every value", "[quant][kquants]") {
+  // Q4_K/Q5_K: 8 six-bit (scale, min) pairs in 12 bytes.
+  for (int v = 0; v < 64; ++v) {
+    for (int j = 0; j < 8; ++j) {
+      uint8_t ls[8], lm[8], packed[12];
+      for (int k = 0; k < 8; ++k) {
+        ls[k] = static_cast<uint8_t>((v + 7 * k) % 64);
+        lm[k] = static_cast<uint8_t>((63 - v + 5 * k) % 64);
+      }
+      qkit::quant::set_scales_mins_k4(ls, lm, packed);
+      uint8_t sc, m;
+      qkit::quant::get_scale_min_k4(j, packed, &sc, &m);
+      CHECK(sc == ls[j]);
+      CHECK(m == lm[j]);
+    }
+  }
+  // Q3_K: 16 biased six-bit scales in 12 bytes.
+  for (int v = 0; v < 64; ++v) {
+    int l[16];
+    uint8_t packed[12];
+    for (int k = 0; k < 16; ++k) l[k] = (v + 11 * k) % 64;
+    qkit::quant::set_scales_q3k(l, packed);
+    for (int j = 0; j < 16; ++j) CHECK(qkit::quant::get_scale_q3k(packed, j) == l[j] - 32);
+  }
+}
