@@ -55,7 +55,7 @@ inline void quantize_iq4_superblock(int sbs, const float* x, f16* dh, uint8_t* q
   QKIT_NO_CONTRACT
   constexpr int bs = 32;
   const int8_t* values = kIQ4Values;
-  float scales[256 / bs];
+  float scales[256 / bs] = {};
   float weight[bs];
   uint8_t L[256];
 

@@ -28,8 +28,10 @@
 #include "qkit/quant/float.hpp"
 #include "qkit/quant/format.hpp"
 #include "qkit/quant/iq4.hpp"
+#include "qkit/quant/k_quants.hpp"
 #include "qkit/quant/legacy.hpp"
 #include "qkit/quant/mxfp4.hpp"
+#include "qkit/quant/ternary.hpp"
 #include "qkit/quant/vec_dot_ref.hpp"
 
 namespace qkit {
