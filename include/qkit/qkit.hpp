@@ -12,3 +12,4 @@
 #include "qkit/kernels/dot.hpp"
 #include "qkit/kernels/registry.hpp"
 #include "qkit/quant/format.hpp"
+#include "qkit/quant/registry.hpp"
