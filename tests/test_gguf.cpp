@@ -3,6 +3,7 @@
 // must raise qkit::Error with a message that names the problem and where.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -394,4 +395,29 @@ TEST_CASE("hostile files raise qkit::Error naming the problem", "[gguf][hostile]
 TEST_CASE("File::open reports missing and non-regular files", "[gguf]") {
   CHECK_THROWS_WITH(File::open("/nonexistent/x.gguf"), Contains("cannot open /nonexistent/x.gguf"));
   CHECK_THROWS_WITH(File::open("/"), Contains("not a regular file"));
+}
+
+TEST_CASE("regression inputs in tests/data/gguf parse or fail cleanly", "[gguf][hostile]") {
+  // Inputs the fuzzer once flagged; each must parse, or throw qkit::Error,
+  // and survive every getter (the fuzz harness's own checks).
+  std::string dir = __FILE__;
+  dir = dir.substr(0, dir.find_last_of('/')) + "/data/gguf";
+  const std::vector<std::string> files = {"fuzz-float-key-read-as-integer.gguf"};
+  for (const std::string& name : files) {
+    INFO(name);
+    const std::vector<uint8_t> bytes = test::read_file(dir + "/" + name);
+    REQUIRE(!bytes.empty());
+    try {
+      const File f = parse(bytes);
+      for (const std::string& k : f.keys()) {
+        if (f.type(k) == ValueType::FLOAT32) {
+          CHECK(std::isfinite(f.get<double>(k)));
+          CHECK_THROWS_WITH(f.get<uint64_t>(k), Contains("wanted uint64") && Contains("stored as float32"));
+        }
+        CHECK(!f.describe(k).empty());
+      }
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find("byte offset") != std::string::npos);
+    }
+  }
 }

@@ -5,6 +5,8 @@
 // the only acceptable outcome for bad input; anything else is a finding.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -16,10 +18,23 @@ namespace {
 
 volatile uint64_t g_sink;  // keeps reads from being optimised away
 
+// Folds a value into the sink without a float -> integer conversion (which
+// is undefined for out-of-range values).
+template <typename T>
+uint64_t bits_of(T v) {
+  if constexpr (std::is_floating_point<T>::value) {
+    uint64_t u = 0;
+    std::memcpy(&u, &v, sizeof(T));
+    return u;
+  } else {
+    return static_cast<uint64_t>(v);
+  }
+}
+
 template <typename T>
 void try_get(const qkit::gguf::File& f, const std::string& key) {
   try {
-    g_sink = g_sink + static_cast<uint64_t>(f.get<T>(key));
+    g_sink = g_sink + bits_of(f.get<T>(key));
   } catch (const qkit::Error&) {
   }
 }
