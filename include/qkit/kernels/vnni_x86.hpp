@@ -28,6 +28,14 @@
 #define QKIT_VNNI_TARGET \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c,bmi2")))
 
+// GCC 12 reports a false -Wmaybe-uninitialized inside avx512fintrin.h (its
+// _mm512_undefined_* idiom) when these intrinsics are inlined.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace qkit::kernels::vnni {
 
 QKIT_VNNI_TARGET inline float hsum8(__m256 v) {
@@ -128,5 +136,9 @@ QKIT_VNNI_TARGET inline void rows_q8_0_act(const MatmulArgs& a, int64_t r0, int6
 }
 
 }  // namespace qkit::kernels::vnni
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #endif  // x86-64
