@@ -9,6 +9,7 @@
 #include "qkit/cpu/features.hpp"
 #include "qkit/cpu/targets.hpp"
 #include "qkit/kernels/convert.hpp"
+#include "qkit/kernels/dequant.hpp"
 #include "qkit/kernels/dot.hpp"
 #include "qkit/kernels/registry.hpp"
 #include "qkit/quant/format.hpp"

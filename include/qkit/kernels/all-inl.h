@@ -6,6 +6,7 @@
 // family adds its -inl.h here and its entry points to entry_points.hpp.
 #include "qkit/kernels/common-inl.h"
 #include "qkit/kernels/convert-inl.h"
+#include "qkit/kernels/dequant-inl.h"
 #include "qkit/kernels/dot-inl.h"
 #include "qkit/kernels/math-inl.h"
 #include "qkit/kernels/norm-inl.h"

@@ -23,6 +23,8 @@ using VariantFn = const char* (*)();
 using DotF32Fn = float (*)(const float* a, const float* b, size_t n);
 using HalfToF32Fn = void (*)(const uint16_t* src, float* dst, size_t n);
 using F32ToHalfFn = void (*)(const float* src, uint16_t* dst, size_t n);
+// Dequantization (kernels/dequant.hpp).
+using DequantRowFn = void (*)(const void* src, float* dst, int64_t n);
 // Activation quantization (kernels/quantize_act.hpp) and matmul (kernels/matmul.hpp).
 struct MatmulArgs;
 using ActRowFn = void (*)(const float* x, void* dst, int64_t n);
@@ -73,5 +75,6 @@ using AttentionTaskFn = void (*)(const AttentionJob& job, size_t task);
 
 // X(entry_name, FnType, PerTargetTemplate, PerTargetVariantTemplate)
 #define QKIT_FORMAT_ENTRY_POINTS(X)                        \
+  X(dequantize_row, DequantRowFn, DequantizeRow, DequantizeVariant) \
   X(matmul, MatmulFn, Matmul, MatmulVariant)               \
   X(matmul_int, MatmulIntFn, MatmulWantsQuant, NoVariant)
