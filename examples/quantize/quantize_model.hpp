@@ -1,0 +1,185 @@
+// examples/quantize/quantize_model.hpp — rewrites a GGUF model with its
+// weights in another format or mix, as the reference engine's quantize tool
+// does, so the output loads in either engine.
+//
+// Every tensor is read from the mapped input, converted to f32 (from F32,
+// F16, BF16, or any quantized format: requantizing loses quality and is
+// reported), quantized by qkit's reference-exact codecs on n threads, and
+// streamed to the output one tensor at a time (memory stays at about one
+// tensor's f32 copy). Metadata is kept; general.file_type and
+// general.quantization_version are set last, as the reference does.
+#pragma once
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "qkit/base/aligned.hpp"
+#include "qkit/gguf/imatrix.hpp"
+#include "qkit/gguf/reader.hpp"
+#include "qkit/gguf/writer.hpp"
+#include "qkit/kernels/convert.hpp"
+#include "qkit/quant/registry.hpp"
+#include "quantize/mix.hpp"
+
+namespace qkit::quantize_tool {
+
+// The reference's GGML_QNT_VERSION: the K-quant/legacy block layouts qkit writes.
+inline constexpr uint32_t kQuantizationVersion = 2;
+
+struct Options {
+  Target target{FileType::MOSTLY_Q8_0, Format::Q8_0, false};
+  const gguf::Imatrix* imatrix = nullptr;
+  int n_threads = 1;
+  // Called after each tensor: (index from 1, count, name, from, to, bytes in, bytes out).
+  std::function<void(size_t, size_t, const std::string&, Format, Format, uint64_t, uint64_t)> progress;
+};
+
+struct TensorPlan {
+  const gguf::TensorInfo* info;
+  Format out;
+};
+
+struct Report {
+  size_t n_tensors = 0, n_requantized = 0, n_imatrix = 0;
+  int n_fallback = 0;
+  uint64_t bytes_in = 0, bytes_out = 0, n_elements = 0;
+  double seconds = 0, quantize_seconds = 0;
+  std::map<std::string, int> formats;  // output format name -> tensor count
+};
+
+inline bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+inline ModelShape model_shape(const gguf::File& in) {
+  ModelShape s;
+  const std::string arch = in.get_or<std::string>("general.architecture", "");
+  if (!arch.empty()) {
+    s.n_layer = static_cast<int>(in.get_or<uint32_t>(arch + ".block_count", 0));
+    const uint32_t heads = in.get_or<uint32_t>(arch + ".attention.head_count", 1);
+    const uint32_t kv = in.get_or<uint32_t>(arch + ".attention.head_count_kv", heads);
+    s.n_gqa = kv ? static_cast<int>(heads / kv) : 1;
+  }
+  for (const auto& t : in.tensors()) {
+    const Role r = role_of(t.name);
+    if (r == Role::Output) s.tied_output = false;
+    if (r == Role::AttnV || r == Role::AttnQkv) ++s.n_attention_v;
+  }
+  return s;
+}
+
+// The output format of every tensor, in the reference's visiting order.
+inline std::vector<TensorPlan> plan(const gguf::File& in, const Options& opt, int* n_fallback = nullptr) {
+  std::vector<const gguf::TensorInfo*> order;
+  for (const auto& t : in.tensors()) order.push_back(&t);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const gguf::TensorInfo* a, const gguf::TensorInfo* b) { return tensor_order_less(a->name, b->name); });
+  TypeSelector sel(opt.target, model_shape(in), opt.imatrix != nullptr);
+  std::vector<TensorPlan> out;
+  for (const auto* t : order) out.push_back({t, sel.choose(t->name, t->ne, t->format)});
+  if (n_fallback) *n_fallback = sel.n_fallback();
+  return out;
+}
+
+// Converts `n` values of any readable format to f32.
+inline void to_f32(Format f, const uint8_t* src, float* dst, uint64_t n) {
+  switch (f) {
+    case Format::F32: std::memcpy(dst, src, n * 4); return;
+    case Format::F16: f16_to_f32(reinterpret_cast<const f16*>(src), dst, n); return;
+    case Format::BF16: bf16_to_f32(reinterpret_cast<const bf16*>(src), dst, n); return;
+    default: dequantize_row_ref(f, src, dst, static_cast<int64_t>(n)); return;
+  }
+}
+
+inline Report quantize_model(const std::string& in_path, const std::string& out_path, const Options& opt) {
+  require(!same_file(in_path, out_path), "refusing to overwrite the input file ", in_path);
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  const gguf::File in = gguf::File::open(in_path);
+  Report rep;
+  const std::vector<TensorPlan> tensors = plan(in, opt, &rep.n_fallback);
+
+  gguf::Writer w;
+  w.copy_all_from(in);
+  for (const char* k : {"split.no", "split.count", "split.tensors.count"}) w.remove(k);
+  // Set last (removed first), in the reference's order.
+  w.remove("general.quantization_version");
+  w.set("general.quantization_version", kQuantizationVersion);
+  w.remove("general.file_type");
+  w.set("general.file_type", static_cast<uint32_t>(opt.target.file_type));
+
+  AlignedBuffer<float> f32;
+  AlignedBuffer<uint8_t> packed;
+  double quant_seconds = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const gguf::TensorInfo& t = *tensors[i].info;
+    const Format out = tensors[i].out;
+    const uint64_t n = t.n_elements();
+    const uint64_t out_bytes = t.ne.empty() ? 0 : row_bytes(out, static_cast<uint64_t>(t.ne[0])) * (n / t.ne[0]);
+    rep.bytes_in += t.nbytes;
+    rep.bytes_out += out_bytes;
+    rep.n_elements += n;
+    ++rep.formats[format_name(out)];
+    ++rep.n_tensors;
+    if (out != t.format && format_info(t.format).quantized()) ++rep.n_requantized;
+
+    const gguf::ImatrixEntry* imat = nullptr;
+    if (opt.imatrix && out != t.format && format_info(out).quantized()) {
+      imat = opt.imatrix->find(t.name);
+      if (imat) {
+        const int64_t mats = t.ne.size() > 2 ? t.ne[2] : 1;
+        require(imat->n_per_row == t.ne[0] && imat->n_mat == mats, "imatrix entry for '", t.name, "' holds ",
+                imat->n_mat, " x ", imat->n_per_row, " weights, the tensor has ", mats, " x ", t.ne[0]);
+        ++rep.n_imatrix;
+      }
+    }
+    w.add_tensor(t.name, out, t.ne, [&, i, imat, n, out_bytes](gguf::Sink& sink) {
+      const gguf::TensorInfo& ti = *tensors[i].info;
+      const Format to = tensors[i].out;
+      const uint8_t* src = in.tensor_data(ti);
+      if (to == ti.format) {
+        sink.write(src, ti.nbytes);
+      } else {
+        const auto q0 = Clock::now();
+        f32.ensure(n);
+        to_f32(ti.format, src, f32.data(), n);
+        packed.ensure(out_bytes);
+        if (format_info(to).quantized()) {
+          // Stacked matrices (ne[2] > 1) each use their own imatrix slice.
+          const int64_t cols = ti.ne[0], rows = ti.ne.size() > 1 ? ti.ne[1] : 1;
+          const int64_t mats = static_cast<int64_t>(n / static_cast<uint64_t>(cols * rows));
+          const size_t mat_bytes = out_bytes / static_cast<size_t>(mats);
+          for (int64_t m = 0; m < mats; ++m)
+            quantize(to, f32.data() + m * rows * cols, packed.data() + static_cast<size_t>(m) * mat_bytes, rows, cols,
+                     imat ? imat->matrix(m) : nullptr, opt.n_threads);
+          validate_row(to, packed.data(), out_bytes);
+        } else if (to == Format::F16) {
+          f32_to_f16(f32.data(), reinterpret_cast<f16*>(packed.data()), n);
+        } else if (to == Format::BF16) {
+          f32_to_bf16(f32.data(), reinterpret_cast<bf16*>(packed.data()), n);
+        } else {
+          std::memcpy(packed.data(), f32.data(), n * 4);
+        }
+        quant_seconds += std::chrono::duration<double>(Clock::now() - q0).count();
+        sink.write(packed.data(), out_bytes);
+      }
+      if (opt.progress) opt.progress(i + 1, tensors.size(), ti.name, ti.format, to, ti.nbytes, out_bytes);
+    });
+  }
+  w.write(out_path);
+  rep.quantize_seconds = quant_seconds;
+  rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return rep;
+}
+
+}  // namespace qkit::quantize_tool
