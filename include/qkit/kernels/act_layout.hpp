@@ -56,6 +56,24 @@ enum class WeightLayout : uint32_t {
   kInterleaved16 = 1,  // groups of 16 rows, see repack.hpp
 };
 
+// Row r (0..15) of a 16-row interleaved group (repack.hpp) back in GGUF
+// layout: nb blocks of Q8_0 or Q4_0 into out.
+inline void unpack_interleaved_row(Format f, const uint8_t* group, int r, int64_t nb, uint8_t* out) {
+  const bool q8 = f == Format::Q8_0;
+  const size_t bb = q8 ? 34 : 18;
+  const int chunks = q8 ? 8 : 4;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* gb = group + static_cast<size_t>(b) * bb * 16;
+    uint8_t* blk = out + static_cast<size_t>(b) * bb;
+    std::memcpy(blk, gb + 2 * r, 2);
+    for (int j = 0; j < chunks; ++j)
+      for (int i = 0; i < 4; ++i) {
+        const uint8_t v = gb[32 + 64 * j + 4 * r + i];
+        blk[2 + 4 * j + i] = q8 ? static_cast<uint8_t>(v ^ 0x80) : v;
+      }
+  }
+}
+
 // One call of a per-target matmul kernel: rows [row_begin, row_end) of
 // Y[c * ldy + r] = sum_k W[r, k] * X[c, k] for every activation column c.
 struct MatmulArgs {

@@ -72,18 +72,28 @@ inline void MatmulGeneric(const MatmulArgs& a, int64_t r0, int64_t r1) {
   const size_t k = static_cast<size_t>(a.cols);
   thread_local AlignedBuffer<float> wbuf;
   wbuf.ensure(static_cast<size_t>(kGenericRowGroup) * k);
+  const bool interleaved = a.layout == WeightLayout::kInterleaved16;
+  thread_local AlignedBuffer<uint8_t> rowbuf;  // one GGUF row, for interleaved weights
+  const size_t rb = static_cast<size_t>(a.cols / format_info(F).block_size) * format_info(F).block_bytes;
+  if (interleaved) rowbuf.ensure(rb);
+  // The GGUF row r (interleaved weights are unpacked on the fly).
+  auto row_ptr = [&](int64_t r) -> const uint8_t* {
+    if (!interleaved) return a.w + static_cast<size_t>(r) * a.row_stride;
+    unpack_interleaved_row(F, a.w + static_cast<size_t>(r / 16) * a.row_stride, static_cast<int>(r % 16),
+                           a.cols / 32, rowbuf.data());
+    return rowbuf.data();
+  };
   for (int64_t g = r0; g < r1; g += kGenericRowGroup) {
     const int64_t ge = g + kGenericRowGroup < r1 ? g + kGenericRowGroup : r1;
     for (int64_t r = g; r < ge; ++r)
-      DequantizeWeightRow<F>(a.w + static_cast<size_t>(r) * a.row_stride, wbuf.data() + static_cast<size_t>(r - g) * k,
-                             a.cols, deq);
+      DequantizeWeightRow<F>(row_ptr(r), wbuf.data() + static_cast<size_t>(r - g) * k, a.cols, deq);
     for (int64_t c = 0; c < x.n; ++c) {
       const float* xc = x.xf + static_cast<size_t>(c) * x.xf_stride;
       float* yc = a.y + static_cast<size_t>(c) * a.ldy;
       for (int64_t r = g; r < ge; ++r) {
         yc[r] = DotF32(wbuf.data() + static_cast<size_t>(r - g) * k, xc, k);
         if constexpr (F == Format::Q4_1 || F == Format::Q5_1) {
-          yc[r] += MinTermCorrection<F>(a.w + static_cast<size_t>(r) * a.row_stride, x, c);
+          yc[r] += MinTermCorrection<F>(a.w + static_cast<size_t>(r) * a.row_stride, x, c);  // never interleaved
         }
       }
     }

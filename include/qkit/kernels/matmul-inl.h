@@ -5,6 +5,8 @@
 // Kernel names (docs/dispatch.md grammar), target in the namespace:
 //   gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x4   AVX3(+_DL) with vnni: vnni_x86.hpp
 //   gemv_q4_0_q8_0 / gemm_q4_0_q8_0_1x4   idem
+//   gemv_q8_0_q8_0_16x1 / gemm_q8_0_q8_0_16x4  idem, 16-row interleaved weights
+//   gemv_q4_0_q8_0_16x1 / gemm_q4_0_q8_0_16x4  (repack.hpp): vnni_repack_x86.hpp
 //   gemv_q4_k_q8_k / gemm_q4_k_q8_k_1x4   AVX3(+_DL) with vnni: vnni_k_x86.hpp
 //   gemv_q6_k_q8_k / gemm_q6_k_q8_k_1x4   idem
 //   gemv_<w>_f32  / gemm_<w>_f32_16x1    every other (format, target): f32
@@ -22,6 +24,7 @@
 #include "qkit/kernels/common-inl.h"
 #include "qkit/kernels/dot_generic-inl.h"
 #include "qkit/kernels/vnni_k_x86.hpp"
+#include "qkit/kernels/vnni_repack_x86.hpp"
 #include "qkit/kernels/vnni_x86.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -59,6 +62,12 @@ inline void Matmul(const MatmulArgs& a) {
     if (cpu::has_fast_path(cpu::kFastVnni)) {
       for (int64_t c0 = 0; c0 < a.act->n; c0 += kColumnBlock) {
         const int64_t c1 = c0 + kColumnBlock < a.act->n ? c0 + kColumnBlock : a.act->n;
+        if constexpr (F == Format::Q4_0 || F == Format::Q8_0) {
+          if (a.layout == WeightLayout::kInterleaved16) {
+            vnni::interleaved_q8_0_act<F == Format::Q4_0>(a, a.row_begin, a.row_end, c0, c1);
+            continue;
+          }
+        }
         if constexpr (F == Format::Q4_K || F == Format::Q6_K) {
           vnni::rows_q8_k_act<F == Format::Q6_K>(a, a.row_begin, a.row_end, c0, c1);
         } else {

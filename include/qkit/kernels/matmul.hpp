@@ -64,8 +64,15 @@ inline void check_matmul(const char* op, const WeightView& W, const float* x, in
   require(W.cols % fi.block_size == 0, op, ": weights [", W.rows, " x ", W.cols, "] (", fi.name,
           "): K = ", W.cols, " is not a multiple of the ", fi.name, " block size ", fi.block_size);
   const uint64_t rb = row_bytes(W.format, static_cast<uint64_t>(W.cols));
-  require(W.layout == WeightLayout::kRows, op, ": weights [", W.rows, " x ", W.cols, "] (", fi.name,
-          "): only the row layout is supported by this build");
+  if (W.layout == WeightLayout::kInterleaved16) {
+    require(W.format == Format::Q8_0 || W.format == Format::Q4_0, op, ": weights [", W.rows, " x ", W.cols, "] (",
+            fi.name, "): no interleaved layout for this format");
+    require(W.row_stride == rb * 16, op, ": weights [", W.rows, " x ", W.cols, "] (", fi.name,
+            ", interleaved): group stride ", W.row_stride, " is not 16 rows (", rb * 16, " bytes)");
+  } else {
+    require(W.layout == WeightLayout::kRows, op, ": weights [", W.rows, " x ", W.cols, "]: unknown layout ",
+            static_cast<uint32_t>(W.layout));
+  }
   require(W.row_stride == 0 || W.row_stride >= rb, op, ": weights [", W.rows, " x ", W.cols, "] (", fi.name,
           "): row stride ", W.row_stride, " is shorter than a row (", rb, " bytes)");
   require(n >= 0, op, ": activations [", n, " x ", W.cols, "]: negative column count");
@@ -170,6 +177,7 @@ inline void run_matmul(const char* op, const WeightView& W, const float* X, int6
   a.rows = W.rows;
   a.cols = W.cols;
   a.row_stride = W.row_stride ? W.row_stride : static_cast<size_t>(row_bytes(W.format, static_cast<uint64_t>(W.cols)));
+  // (interleaved: bytes per 16-row group, checked above)
   a.act = &act;
   a.y = Y;
   a.ldy = W.rows;
