@@ -5,7 +5,8 @@
 // legacy.hpp, k_quants.hpp, ...). Each specialization provides:
 //
 //   using Block = <block struct>;          // float formats: float / f16 / bf16
-//   static constexpr bool kHasQuantizer;   // false if qkit cannot produce it
+//   static constexpr bool kHasQuantizer;   // optional (default true): false if
+//                                          // qkit cannot produce the format
 //   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix);
 //       // n: a multiple of the block size; imatrix: n per-column importance
 //       // weights or nullptr; formats whose reference has no importance path
@@ -15,11 +16,12 @@
 //       // throws qkit::Error "<name> block <i>: <what>" for data the reference
 //       // engine's row validation rejects (NaN/Inf scales, ...)
 //
-// Activation formats (Q8_0, Q8_1, Q8_K) also provide
+// Activation formats (Q8_0, Q8_1, Q8_K, and F32/F16/BF16, which pair with
+// themselves) also provide
 //   static void quantize_act_row(const float* x, void* dst, int64_t n);
 //       // the quantizer the dot products' activation side uses; its scalar
 //       // code is the reference every SIMD activation quantizer must equal
-//       // bit for bit (see legacy.hpp for the Q8_0 rounding rule).
+//       // bit for bit (see q8.hpp for the Q8_0/Q8_1 rounding rule).
 //
 // Non-finite input: weight quantizers reject NaN/Inf input with qkit::Error
 // naming the element (a model file must not silently hold garbage);
@@ -32,7 +34,9 @@
 // quantizers, so scalar reference code is compiled with contraction off
 // (QKIT_SCALAR_REF_BEGIN/END around a header for GCC, QKIT_NO_CONTRACT at
 // the top of each function body for clang); otherwise -march=native or any
-// aarch64 build would fuse a*b+c and change rounding.
+// aarch64 build would fuse a*b+c and change rounding (measured: without it,
+// an aarch64 g++ build differs from the golden bytes in q4_0/q4_1/q5_1/iq4_xs
+// imatrix rows and in q3_K/q4_K).
 //
 // Callers normally go through quant/registry.hpp (runtime Format) instead.
 #pragma once
