@@ -1,4 +1,4 @@
-// libFuzzer target for the GGUF reader: parses the input as a whole file,
+// libFuzzer target for the GGUF reader (and the imatrix loaders): parses the input as a whole file,
 // then reads every key with every getter that could apply and touches the
 // first and last byte of every tensor through a zero-copy view, so ASan
 // sees any read the parser's checks should have prevented. qkit::Error is
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "qkit/gguf/imatrix.hpp"
 #include "qkit/gguf/reader.hpp"
 #include "qkit/gguf/view.hpp"
 #include "qkit/gguf/writer.hpp"
@@ -87,6 +88,15 @@ void touch(const qkit::gguf::File& f) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // The imatrix loaders read the same untrusted bytes.
+  try {
+    g_sink = g_sink + qkit::gguf::Imatrix::from_legacy(data, size, "fuzz").size();
+  } catch (const qkit::Error&) {
+  }
+  try {
+    g_sink = g_sink + qkit::gguf::Imatrix::from_gguf(qkit::gguf::File::from_memory(data, size)).size();
+  } catch (const qkit::Error&) {
+  }
   try {
     const qkit::gguf::File f = qkit::gguf::File::from_memory(data, size);
     touch(f);
