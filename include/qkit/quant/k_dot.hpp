@@ -171,7 +171,7 @@ inline float dot_q8k_row(const void* w, const void* a, int64_t n) {
   const auto* ab = static_cast<const BlockQ8K*>(a);
   const int64_t nb = k_blocks_in_row(format_name(F), n);
   float sum = 0;
-  for (int64_t i = 0; i < nb; ++i) sum += block_dot(wb[i], ab[i]);
+  for (int64_t i = 0; i < nb; ++i) sum += fp_barrier(block_dot(wb[i], ab[i]));
   return sum;
 }
 

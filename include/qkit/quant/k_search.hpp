@@ -38,6 +38,11 @@ inline float fp_barrier(float v) {
   return v;
 }
 
+// nearest_int(a * b) with the product rounded to float first, as the
+// reference computes it: nearest_int adds a constant, so a*b inside it is a
+// fusable multiply-add.
+inline int nearest_int_mul(float a, float b) { return nearest_int(fp_barrier(a * b)); }
+
 // Asymmetric search used by the K-quants without importance weights:
 // x ~ scale * L + min with L in [0, nmax], min <= 0. Starts from the
 // min/max range, then tries inverse scales (rmin + rdelta*is + nmax)/(max - min)
@@ -67,7 +72,7 @@ inline float make_qkx2_quants(int n, int nmax, const float* x, const float* weig
   float scale = 1 / iscale;
   float best_error = 0;
   for (int i = 0; i < n; ++i) {
-    const int l = nearest_int(iscale * (x[i] - min));
+    const int l = nearest_int_mul(iscale, (x[i] - min));
     L[i] = static_cast<uint8_t>(l < 0 ? 0 : (l > nmax ? nmax : l));
     float diff = fp_barrier(scale * L[i]) + min - x[i];
     diff = use_mad ? std::fabs(diff) : diff * diff;
@@ -81,7 +86,7 @@ inline float make_qkx2_quants(int n, int nmax, const float* x, const float* weig
     iscale = (rmin + fp_barrier(rdelta * is) + nmax) / (max - min);
     float sum_l = 0, sum_l2 = 0, sum_xl = 0;
     for (int i = 0; i < n; ++i) {
-      int l = nearest_int(iscale * (x[i] - min));
+      int l = nearest_int_mul(iscale, (x[i] - min));
       l = l < 0 ? 0 : (l > nmax ? nmax : l);
       Laux[i] = static_cast<uint8_t>(l);
       const float w = weights[i];
@@ -138,7 +143,7 @@ inline float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_
     float sumlx = 0;
     float suml2 = 0;
     for (int i = 0; i < n; ++i) {
-      const int l = clamp_l(nearest_int(iscale * x[i]));
+      const int l = clamp_l(nearest_int_mul(iscale, x[i]));
       L[i] = static_cast<int8_t>(l);
       const float w = x[i] * x[i];
       sumlx += fp_barrier(w * x[i] * l);
@@ -169,7 +174,7 @@ inline float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_
     for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(L[i] + nmax);
     return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
   }
-  for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(clamp_l(nearest_int(iscale * x[i])) + nmax);
+  for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(clamp_l(nearest_int_mul(iscale, x[i])) + nmax);
   return 1 / iscale;
 }
 
@@ -186,7 +191,7 @@ inline float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const f
   }
   float iscale = nmax / max;
   // As the reference: not clamped here (values are >= 0 by construction).
-  for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(nearest_int(iscale * x[i]));
+  for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(nearest_int_mul(iscale, x[i]));
   const float scale = 1 / iscale;
   float best_mse = 0;
   for (int i = 0; i < n; ++i) {
@@ -199,7 +204,7 @@ inline float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const f
     const float scale_is = 1 / iscale_is;
     float mse = 0;
     for (int i = 0; i < n; ++i) {
-      int l = nearest_int(iscale_is * x[i]);
+      int l = nearest_int_mul(iscale_is, x[i]);
       l = l < nmax ? l : nmax;
       const float diff = x[i] - fp_barrier(scale_is * l);
       mse += fp_barrier(quant_weights[i] * diff * diff);
@@ -212,7 +217,7 @@ inline float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const f
   float sumlx = 0;
   float suml2 = 0;
   for (int i = 0; i < n; ++i) {
-    int l = nearest_int(iscale * x[i]);
+    int l = nearest_int_mul(iscale, x[i]);
     l = l < nmax ? l : nmax;
     L[i] = static_cast<uint8_t>(l);
     const float w = quant_weights[i];

@@ -36,7 +36,7 @@ inline void requantize_q2k(const float* x, const BlockQ2K& b, uint8_t* L) {
   for (int j = 0; j < kQK / 16; ++j) {
     const float d = dall * (b.scales[j] & 0xF);
     if (!d) continue;
-    const float dm = dmin * (b.scales[j] >> 4);
+    const float dm = fp_barrier(dmin * (b.scales[j] >> 4));
     for (int ii = 0; ii < 16; ++ii) {
       const int l = nearest_int((x[16 * j + ii] + dm) / d);
       L[16 * j + ii] = static_cast<uint8_t>(l < 0 ? 0 : (l > 3 ? 3 : l));
@@ -62,7 +62,7 @@ inline void quantize_block_q2k(const float* x, BlockQ2K& y) {
   }
   if (max_scale > 0) {
     const float iscale = q4scale / max_scale;
-    for (int j = 0; j < kQK / 16; ++j) y.scales[j] = static_cast<uint8_t>(nearest_int(iscale * scales[j]));
+    for (int j = 0; j < kQK / 16; ++j) y.scales[j] = static_cast<uint8_t>(nearest_int_mul(iscale, scales[j]));
     y.d = float_to_half(max_scale / q4scale);
   } else {
     for (int j = 0; j < kQK / 16; ++j) y.scales[j] = 0;
@@ -71,7 +71,7 @@ inline void quantize_block_q2k(const float* x, BlockQ2K& y) {
   if (max_min > 0) {
     const float iscale = q4scale / max_min;
     for (int j = 0; j < kQK / 16; ++j) {
-      const int l = nearest_int(iscale * mins[j]);
+      const int l = nearest_int_mul(iscale, mins[j]);
       y.scales[j] = static_cast<uint8_t>(y.scales[j] | (l << 4));
     }
     y.dmin = float_to_half(max_min / q4scale);
@@ -121,7 +121,7 @@ inline void dequantize_block_q2k(const BlockQ2K& b, float* y) {
     const int half = i / 128, r = i % 128;
     const uint8_t sc = b.scales[i / 16];
     const float dl = d * (sc & 0xF);
-    const float ml = min * (sc >> 4);
+    const float ml = fp_barrier(min * (sc >> 4));
     const int q = (b.qs[32 * half + r % 32] >> (2 * (r / 32))) & 3;
     y[i] = fp_barrier(dl * q) - ml;
   }

@@ -64,7 +64,7 @@ inline void quantize_block_q3k(const float* x, BlockQ3K& y) {
     int ls[kQK / 16];
     for (int j = 0; j < kQK / 16; ++j) {
       // The reference narrows to int8 before clamping.
-      const int l = static_cast<int8_t>(nearest_int(iscale * scales[j]));
+      const int l = static_cast<int8_t>(nearest_int_mul(iscale, scales[j]));
       ls[j] = (l < -32 ? -32 : (l > 31 ? 31 : l)) + 32;
     }
     set_scales_q3k(ls, y.scales);

@@ -45,8 +45,8 @@ inline void fit_scales_k4(const float* x, Block& y, uint8_t* L, int nmax, float 
   uint8_t ls[kQK / 32], lm[kQK / 32];
   for (int j = 0; j < kQK / 32; ++j) {
     // As the reference: narrowed to 8 bits, then limited to 63.
-    const auto s = static_cast<uint8_t>(nearest_int(inv_scale * scales[j]));
-    const auto m = static_cast<uint8_t>(nearest_int(inv_min * mins[j]));
+    const auto s = static_cast<uint8_t>(nearest_int_mul(inv_scale, scales[j]));
+    const auto m = static_cast<uint8_t>(nearest_int_mul(inv_min, mins[j]));
     ls[j] = s < 63 ? s : 63;
     lm[j] = m < 63 ? m : 63;
   }
@@ -111,7 +111,7 @@ inline void requantize_k4(const float* x, const Block& y, uint8_t* L, int nmax) 
     get_scale_min_k4(j, y.scales, &sc, &m);
     const float d = dall * sc;
     if (!d) continue;
-    const float dm = dmin * m;
+    const float dm = fp_barrier(dmin * m);
     for (int ii = 0; ii < 32; ++ii) {
       const int l = nearest_int((x[32 * j + ii] + dm) / d);
       L[32 * j + ii] = static_cast<uint8_t>(l < 0 ? 0 : (l > nmax ? nmax : l));
@@ -144,7 +144,7 @@ inline void dequantize_block_q4k(const BlockQ4K& b, float* y) {
     uint8_t sc, m;
     get_scale_min_k4(i / 32, b.scales, &sc, &m);
     const float dl = d * sc;
-    const float ml = min * m;
+    const float ml = fp_barrier(min * m);
     const uint8_t byte = b.qs[32 * (i / 64) + i % 32];
     const int q = (i / 32) % 2 ? byte >> 4 : byte & 0xF;
     y[i] = fp_barrier(dl * q) - ml;

@@ -56,7 +56,7 @@ inline void dequantize_block_q5k(const BlockQ5K& b, float* y) {
     uint8_t sc, m;
     get_scale_min_k4(i / 32, b.scales, &sc, &m);
     const float dl = d * sc;
-    const float ml = min * m;
+    const float ml = fp_barrier(min * m);
     const int l = i % 32;
     const uint8_t byte = b.qs[32 * (i / 64) + l];
     const int lo = (i / 32) % 2 ? byte >> 4 : byte & 0xF;

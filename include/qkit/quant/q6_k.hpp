@@ -61,7 +61,7 @@ inline void quantize_block_q6k(const float* x, const float* qw_block, BlockQ6K& 
   const float iscale = -128.f / max_scale;
   y.d = float_to_half(1 / iscale);
   for (int ib = 0; ib < kQK / 16; ++ib) {
-    const int s = nearest_int(iscale * scales[ib]);
+    const int s = nearest_int_mul(iscale, scales[ib]);
     y.scales[ib] = static_cast<int8_t>(s < 127 ? s : 127);
   }
   const float dall = half_to_float(y.d);

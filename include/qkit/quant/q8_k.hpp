@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "qkit/quant/k_blocks.hpp"
+#include "qkit/quant/k_search.hpp"
 
 // GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
 // only within an expression, which fp_barrier() prevents.
@@ -44,7 +45,7 @@ inline void quantize_block_q8k(const float* x, BlockQ8K& y) {
   }
   const float iscale = -127.f / max;
   for (int j = 0; j < kQK; ++j) {
-    const int v = nearest_int(iscale * x[j]);
+    const int v = nearest_int_mul(iscale, x[j]);
     y.qs[j] = static_cast<int8_t>(v < 127 ? v : 127);
   }
   for (int j = 0; j < kQK / 16; ++j) {
