@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "phi/tokenizer/chat.hpp"
 #include "phi/tokenizer/gguf_vocab.hpp"
 #include "phi/tokenizer/special.hpp"
+#include "phi/tokenizer/split_gpt4o.hpp"
 #include "phi/tokenizer/tokenizer.hpp"
 #include "phi/tokenizer/unicode.hpp"
 #include "phi/tokenizer/vocab.hpp"
@@ -240,6 +242,110 @@ TEST_CASE("GPT-2 pre-tokenizer splits like the GPT-2 pattern", "[tokenizer][bpe]
   // An em space is whitespace but not the optional " " of " ?\p{L}+".
   CHECK(phi::gpt2_split("x \xE2\x80\x83y") == V{"x", " ", "\xE2\x80\x83", "y"});
   CHECK(phi::gpt2_split("").empty());
+}
+
+namespace {
+
+// The reference engine's way of running the GPT-4o pattern: std::regex over
+// a collapsed text (ASCII as is; other code points -> \v if whitespace,
+// 0xD2 letter, 0xD1 number, else a byte no class names), with \p{L} / \p{N}
+// in the pattern rewritten to those bytes plus their ASCII ranges, and the
+// text between matches kept as words of their own. An independent oracle
+// for gpt4o_split (slow, fine for tests).
+std::vector<std::string> regex_gpt4o_split(const std::string& text) {
+  static const std::string re =
+      "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|"
+      "'[lL][lL]|'[dD])?|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|"
+      "'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+  static const std::regex expr = [] {
+    std::string rc;
+    bool inside = false;
+    for (size_t i = 0; i < re.size(); ++i) {
+      if (re[i] == '[' && (i == 0 || re[i - 1] != '\\')) {
+        rc += '[';
+        inside = true;
+      } else if (inside && re[i] == ']' && re[i - 1] != '\\') {
+        rc += ']';
+        inside = false;
+      } else if (re.compare(i, 5, "\\p{L}") == 0 || re.compare(i, 5, "\\p{N}") == 0) {
+        const bool l = re[i + 3] == 'L';
+        if (!inside) rc += '[';
+        rc += l ? std::string("\xD2" "A-Za-z") : std::string("\xD1" "0-9");
+        if (!inside) rc += ']';
+        i += 4;
+      } else {
+        rc += re[i];
+      }
+    }
+    return std::regex(rc, std::regex_constants::optimize | std::regex_constants::nosubs);
+  }();
+  const std::vector<uint32_t> cp = phi::unicode::decode(text);
+  std::string collapsed;
+  for (uint32_t c : cp) {
+    using phi::unicode::Class;
+    const Class k = phi::unicode::classify(c);
+    if (c < 128) collapsed.push_back(static_cast<char>(c));
+    else if (k == Class::Whitespace) collapsed.push_back('\x0B');
+    else if (k == Class::Letter) collapsed.push_back('\xD2');
+    else if (k == Class::Number) collapsed.push_back('\xD1');
+    else collapsed.push_back('\xD0');
+  }
+  std::vector<size_t> lens;
+  size_t at = 0;
+  for (std::cregex_iterator it(collapsed.data(), collapsed.data() + collapsed.size(), expr), end; it != end; ++it) {
+    const size_t pos = static_cast<size_t>(it->position());
+    if (pos > at) lens.push_back(pos - at);
+    lens.push_back(static_cast<size_t>(it->length()));
+    at = pos + static_cast<size_t>(it->length());
+  }
+  if (at < collapsed.size()) lens.push_back(collapsed.size() - at);
+  std::vector<std::string> words;
+  size_t i = 0;
+  for (size_t len : lens) {
+    std::string w;
+    for (size_t k = 0; k < len; ++k) phi::unicode::append_utf8(w, cp[i++]);
+    words.push_back(std::move(w));
+  }
+  return words;
+}
+
+}  // namespace
+
+TEST_CASE("GPT-4o pre-tokenizer equals the reference's regex construction", "[tokenizer][bpe]") {
+  using V = std::vector<std::string>;
+  CHECK(phi::gpt4o_split("Hello world") == V{"Hello", " world"});
+  CHECK(phi::gpt4o_split("HELLOworld DON'T you're") == V{"HELLOworld", " DON'T", " you're"});
+  CHECK(phi::gpt4o_split("12345 (x)\n\n  y") == V{"123", "45", " (", "x", ")\n\n", " ", " y"});
+  std::mt19937 rng(99);
+  const std::vector<uint32_t> pool = {'a', 'b', 's', 't', 'r', 'e', 'v', 'l', 'd', 'm', 'A', 'S', 'R', 'E', 'L', 'D', 'Q',
+                                      '\'', '\'', ' ', ' ', ' ', '\n', '\r', '\t', '/', '!', '(', '1', '7', 0xC4, 0xE4,
+                                      0x43D, 0x0301, 0x17B6, 0x3000, 0xA0, 0x85, 0x6211, 0x0663, 0xBD, 0x1F600, 0x200D};
+  int mismatches = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string s;
+    const size_t n = rng() % 24;
+    for (size_t i = 0; i < n; ++i) phi::unicode::append_utf8(s, pool[rng() % pool.size()]);
+    const V got = phi::gpt4o_split(s), want = regex_gpt4o_split(s);
+    if (got != want && ++mismatches <= 5) {
+      INFO("text: '" << s << "'");
+      CHECK(got == want);
+    }
+  }
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("a gpt-4o vocabulary uses the GPT-4o split and keeps spaces", "[tokenizer][bpe]") {
+  phi::VocabData d = small_gpt2();
+  d.pre = "gpt-4o";
+  const phi::Tokenizer tok{phi::Vocab(d)};
+  CHECK(tok.vocab().pre_tokenizer() == phi::PreTokenizer::Gpt4o);
+  CHECK_FALSE(tok.vocab().clean_spaces());
+  // "'S" is a contraction for GPT-4o (case-insensitive), not for GPT-2.
+  CHECK(phi::gpt4o_split("IT'S") == std::vector<std::string>{"IT'S"});
+  CHECK(phi::gpt2_split("IT'S") == std::vector<std::string>{"IT", "'", "S"});
+  const std::vector<Token> ids = tok.encode("IT'S");
+  CHECK(ids.size() == 4);  // one word, no merges in this vocabulary: 4 byte tokens
+  CHECK(tok.decode(tok.encode("a , b")) == "a , b");
 }
 
 TEST_CASE("GPT-2 BPE merges by rank over byte-encoded words", "[tokenizer][bpe]") {

@@ -1,6 +1,7 @@
 // examples/phi/tokenizer/bpe.hpp — GPT-2 byte-level BPE ("gpt2" vocabularies).
 //
-// 1. Pre-tokenize: split the text into words with GPT-2's pattern
+// 1. Pre-tokenize: split the text into words, with the GPT-4o pattern for
+//    "gpt-4o" vocabularies (split_gpt4o.hpp), else with GPT-2's pattern
 //      's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 //    written out by hand over code points (std::regex has no \p classes and
 //    is slow). The rules, in order, at each position:
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "phi/tokenizer/split_gpt4o.hpp"
 #include "phi/tokenizer/unicode.hpp"
 #include "phi/tokenizer/vocab.hpp"
 
@@ -93,7 +95,8 @@ class Gpt2Session {
   explicit Gpt2Session(const Vocab& vocab) : vocab_(vocab) {}
 
   void tokenize(std::string_view text, std::vector<Token>& out) {
-    for (const std::string& word : gpt2_split(text)) {
+    const bool gpt4o = vocab_.pre_tokenizer() == PreTokenizer::Gpt4o;
+    for (const std::string& word : gpt4o ? gpt4o_split(text) : gpt2_split(text)) {
       encoded_.clear();
       unicode::append_byte_encoded(encoded_, word);
       merge_word(out);

@@ -7,8 +7,9 @@
 // because they decide token ids:
 // - "llama" (SentencePiece): BOS 1, EOS 2, UNK 0; add BOS; prefix a space.
 // - "gpt2" (byte-level BPE): BOS = EOS = 11 unless metadata says otherwise;
-//   no BOS; "clean spaces" when detokenizing. Only the GPT-2 pre-tokenizer
-//   family is implemented; other `tokenizer.ggml.pre` names are refused.
+//   no BOS. Two pre-tokenizers (tokenizer.ggml.pre) are implemented: the
+//   GPT-2 family (Phi-2; "clean spaces" when detokenizing) and GPT-4o
+//   (Phi-4-mini); other names are refused.
 // - Tokens whose text marks the end of a turn (<|end|>, <|endoftext|>, ...)
 //   become control tokens and end generation, as do EOS and EOT.
 // - Control, user-defined and unknown-type tokens are "special": matched
@@ -52,6 +53,7 @@ enum TokenAttr : uint32_t {
 };
 
 enum class VocabKind { Spm, Gpt2 };
+enum class PreTokenizer { None, Gpt2, Gpt4o };  // how gpt2-kind text is split into words
 
 // Everything the tokenizer reads from a model file, as plain values.
 struct VocabData {
@@ -71,6 +73,7 @@ class Vocab {
   explicit Vocab(VocabData d);
 
   VocabKind kind() const { return kind_; }
+  PreTokenizer pre_tokenizer() const { return pre_; }
   size_t size() const { return text_.size(); }
   bool valid(Token t) const { return t >= 0 && static_cast<size_t>(t) < text_.size(); }
 
@@ -124,6 +127,7 @@ class Vocab {
   }
 
   VocabKind kind_ = VocabKind::Spm;
+  PreTokenizer pre_ = PreTokenizer::None;
   std::vector<std::string> text_;
   std::vector<float> score_;
   std::vector<uint32_t> attr_;
@@ -169,10 +173,16 @@ inline Vocab::Vocab(VocabData d) {
   } else if (d.model == "gpt2") {
     kind_ = VocabKind::Gpt2;
     bos_ = 11, eos_ = 11;
-    clean_spaces_ = true;
     qkit::require(!d.merges.empty(), "tokenizer: gpt2 vocabulary without tokenizer.ggml.merges");
-    qkit::require(is_gpt2_pretokenizer(d.pre), "tokenizer: unsupported pre-tokenizer '", d.pre,
-                  "' (tokenizer.ggml.pre); qkit-phi implements the GPT-2 family (gpt-2, phi-2, ...)");
+    if (is_gpt2_pretokenizer(d.pre)) {
+      pre_ = PreTokenizer::Gpt2;
+      clean_spaces_ = true;
+    } else if (d.pre == "gpt-4o" || d.pre == "llama4") {
+      pre_ = PreTokenizer::Gpt4o;
+    } else {
+      qkit::fail("tokenizer: unsupported pre-tokenizer '", d.pre,
+                 "' (tokenizer.ggml.pre); qkit-phi implements gpt-2 / phi-2 (and their family) and gpt-4o");
+    }
   } else {
     qkit::fail("tokenizer: unsupported tokenizer model '", d.model,
                "' (tokenizer.ggml.model); qkit-phi supports 'llama' (SentencePiece) and 'gpt2' (byte-level BPE)");
