@@ -1,0 +1,98 @@
+// examples/phi/ref_numerics.hpp — two ops computed with the reference
+// engine's CPU rounding instead of qkit's (more accurate) kernels, for
+// comparing logits with it position by position (Model's
+// Numerics::Reference, --ref-numerics).
+//
+// Why this exists: the reference's flash attention with an F16 KV cache
+// rounds q to f16 and keeps its softmax-weighted sum of V in an f16
+// accumulator (rounded after every key), and its GELU reads an f16 table.
+// qkit accumulates in f32. The difference is ~1e-3 relative, far inside
+// the logit tolerances for real models; but on tiny random-weight models
+// with quantized weights, such a difference flips the rounding of some
+// Q8_0 activations in the next matmul, which moves logits by ~0.5% of their
+// range and can swap near-tied argmaxes. With these two ops the tiny
+// golden models match the reference to the printed digit.
+//
+// Both are scalar and slow; the default (Numerics::Fast) uses qkit's kernels.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "qkit/base/fp16.hpp"
+#include "qkit/kernels/kv_layout.hpp"
+#include "qkit/thread/pool.hpp"
+
+namespace phi::ref {
+
+inline float round_f16(float x) { return qkit::f16_to_f32(qkit::f32_to_f16(x)); }
+
+// out[i][h] = softmax_j(q[i][h] . K[h/g][j] * scale) V[h/g][j] over the keys
+// j <= position of query i (the queries are the last n_q cache positions),
+// as the reference's one-query-at-a-time flash attention computes it: keys
+// in order, online softmax, q and the V accumulator in f16 when the cache
+// is F16 (f32 otherwise), scores summed in double as its f16 dot does for
+// head sizes below its 64-wide SIMD step.
+inline void attention(const float* q, const qkit::KvView& k, const qkit::KvView& v, float* out, size_t n_q,
+                      size_t n_head, float scale, qkit::ThreadPool* pool) {
+  const size_t hd = k.head_dim, g = n_head / k.n_head_kv, len = k.length;
+  const bool f16 = k.type == qkit::KvType::F16;
+  auto rnd = [f16](float x) { return f16 ? round_f16(x) : x; };
+  auto work = [&](int64_t lo, int64_t hi) {
+    std::vector<float> kr(hd), vr(hd), qr(hd), acc(hd);
+    for (int64_t task = lo; task < hi; ++task) {
+      const size_t i = static_cast<size_t>(task) / n_head, h = static_cast<size_t>(task) % n_head;
+      const size_t pos = len - n_q + i;
+      const float* qi = q + (i * n_head + h) * hd;
+      for (size_t d = 0; d < hd; ++d) qr[d] = rnd(qi[d] * scale);
+      for (size_t d = 0; d < hd; ++d) acc[d] = 0.0f;
+      float m = -INFINITY, s = 0.0f;
+      for (size_t j = 0; j <= pos; ++j) {
+        qkit::kv::decode_row(k.type, k.row(h / g, j), kr.data(), hd);
+        qkit::kv::decode_row(v.type, v.row(h / g, j), vr.data(), hd);
+        double dot = 0;
+        for (size_t d = 0; d < hd; ++d) dot += static_cast<double>(qr[d] * kr[d]);
+        const float sj = static_cast<float>(dot);
+        float ms = 1.0f, vs = 1.0f;
+        if (sj > m) {  // new maximum: rescale what was summed so far
+          ms = std::exp(m - sj);
+          m = sj;
+          for (size_t d = 0; d < hd; ++d) acc[d] = rnd(acc[d] * ms);
+        } else {
+          vs = std::exp(sj - m);
+        }
+        for (size_t d = 0; d < hd; ++d) acc[d] = rnd(acc[d] + vr[d] * vs);
+        s = s * ms + vs;
+      }
+      float* o = out + (i * n_head + h) * hd;
+      const float inv = 1.0f / s;
+      for (size_t d = 0; d < hd; ++d) o[d] = acc[d] * inv;
+    }
+  };
+  const int64_t n_tasks = static_cast<int64_t>(n_q * n_head);
+  if (pool) {
+    pool->parallel_for(0, n_tasks, 1, work);
+  } else {
+    work(0, n_tasks);
+  }
+}
+
+// GELU (tanh form) as the reference's f16 lookup table gives it: the input
+// rounded to f16, the result rounded to f16, identity / zero beyond +-10.
+inline void gelu(const float* x, float* out, size_t n) {
+  const float c = 0.79788456080286535587989211986876f;  // sqrt(2 / pi)
+  for (size_t i = 0; i < n; ++i) {
+    if (x[i] <= -10.0f) {
+      out[i] = 0.0f;
+    } else if (x[i] >= 10.0f) {
+      out[i] = x[i];
+    } else {
+      const float v = round_f16(x[i]);
+      out[i] = round_f16(0.5f * v * (1.0f + std::tanh(c * v * (1.0f + 0.044715f * v * v))));
+    }
+  }
+}
+
+}  // namespace phi::ref
