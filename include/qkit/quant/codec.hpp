@@ -33,7 +33,9 @@
 // Bit-exactness: the reference was built without FMA contraction in its
 // quantizers, so scalar reference code is compiled with contraction off
 // (QKIT_SCALAR_REF_BEGIN/END around a header for GCC, QKIT_NO_CONTRACT at
-// the top of each function body for clang); otherwise -march=native or any
+// the top of each function body for clang, and quant::product() for every
+// product that meets an addition, which holds even under clang
+// -ffp-contract=fast); otherwise -march=native or any
 // aarch64 build would fuse a*b+c and change rounding (measured: without it,
 // an aarch64 g++ build differs from the golden bytes in q4_0/q4_1/q5_1/iq4_xs
 // imatrix rows and in q3_K/q4_K).
@@ -95,6 +97,28 @@ inline void require_finite(const char* fmt, const float* x, int64_t n) {
     }
   }
 }
+
+// a * b rounded to float and opaque to the optimizer, so it is never fused
+// with a following addition into an FMA. The pragmas above cover GCC and
+// clang's default; this also holds under clang -ffp-contract=fast (which
+// ignores the pragma), so every product that meets an addition in the
+// scalar references goes through here.
+inline float product(float a, float b) {
+  float v = a * b;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE__)
+  __asm__("" : "+x"(v));
+#elif defined(__GNUC__) && defined(__aarch64__)
+  __asm__("" : "+w"(v));
+#else
+  volatile float keep = v;
+  v = keep;
+#endif
+  return v;
+}
+
+// nearest_int(a * b) with the product rounded first (nearest_int adds a
+// constant, which would otherwise make a*b a fusable multiply-add).
+inline int nearest_int_product(float a, float b) { return nearest_int(product(a, b)); }
 
 // Values per block / bytes per block of a format, from the format registry.
 template <Format F>

@@ -60,7 +60,7 @@ inline void quantize_iq4_superblock(int sbs, const float* x, f16* dh, uint8_t* q
   uint8_t L[256];
 
   float sigma2 = 0;
-  for (int j = 0; j < sbs; ++j) sigma2 += x[j] * x[j];
+  for (int j = 0; j < sbs; ++j) sigma2 += product(x[j], x[j]);
   sigma2 *= 2.f / static_cast<float>(sbs);
 
   std::memset(q4, 0, static_cast<size_t>(sbs / 2));
@@ -71,9 +71,9 @@ inline void quantize_iq4_superblock(int sbs, const float* x, f16* dh, uint8_t* q
     const float* xb = x + ib * bs;
     uint8_t* Lb = L + ib * bs;
     if (qw) {
-      for (int j = 0; j < bs; ++j) weight[j] = qw[ib * bs + j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+      for (int j = 0; j < bs; ++j) weight[j] = qw[ib * bs + j] * std::sqrt(sigma2 + product(xb[j], xb[j]));
     } else {
-      for (int j = 0; j < bs; ++j) weight[j] = xb[j] * xb[j];
+      for (int j = 0; j < bs; ++j) weight[j] = product(xb[j], xb[j]);
     }
     float amax = 0, max = 0;
     for (int j = 0; j < bs; ++j) {
@@ -96,8 +96,8 @@ inline void quantize_iq4_superblock(int sbs, const float* x, f16* dh, uint8_t* q
       Lb[j] = static_cast<uint8_t>(l);
       const float q = values[l];
       const float w = weight[j];
-      sumqx += w * q * xb[j];
-      sumq2 += w * q * q;
+      sumqx += product(w * q, xb[j]);
+      sumq2 += product(w * q, q);
     }
     d = sumq2 > 0 ? sumqx / sumq2 : 0.f;
     float best = d * sumqx;
@@ -108,8 +108,8 @@ inline void quantize_iq4_superblock(int sbs, const float* x, f16* dh, uint8_t* q
         const int l = best_index_int8(16, values, id * xb[j]);
         const float q = values[l];
         const float w = weight[j];
-        sumqx += w * q * xb[j];
-        sumq2 += w * q * q;
+        sumqx += product(w * q, xb[j]);
+        sumq2 += product(w * q, q);
       }
       if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
         d = sumqx / sumq2;
@@ -130,7 +130,7 @@ inline void quantize_iq4_superblock(int sbs, const float* x, f16* dh, uint8_t* q
     *dh = float_to_half(d);
     const float id = d ? 1 / d : 0.f;
     for (int ib = 0; ib < sbs / bs; ++ib) {
-      int l = nearest_int(id * scales[ib]);
+      int l = nearest_int_product(id, scales[ib]);
       l = l < -32 ? -32 : (l > 31 ? 31 : l);
       const float dl = d * static_cast<float>(l);
       const float idl = dl ? 1 / dl : 0.f;

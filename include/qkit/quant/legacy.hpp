@@ -86,14 +86,14 @@ inline void min_max(const float* x, int n, float& min, float& max) {
 inline float row_sigma2(const float* x, int64_t n) {
   QKIT_NO_CONTRACT
   float sum_x2 = 0;
-  for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
+  for (int64_t j = 0; j < n; ++j) sum_x2 += product(x[j], x[j]);
   return sum_x2 / static_cast<float>(n);
 }
 
 // Per-column weights of one block for the importance paths.
 inline void importance_weights(const float* xb, const float* qw, float sigma2, float* weight) {
   QKIT_NO_CONTRACT
-  for (int j = 0; j < kQK4; ++j) weight[j] = qw[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+  for (int j = 0; j < kQK4; ++j) weight[j] = qw[j] * std::sqrt(sigma2 + product(xb[j], xb[j]));
 }
 
 // Packs 32 five-bit values: low nibbles into qs, bit 4 into qh.
@@ -125,7 +125,7 @@ inline float quantize_symmetric(const float* x, int half, int qmax, uint8_t* L) 
   const float id = d ? 1.0f / d : 0.0f;
   const float bias = static_cast<float>(half) + 0.5f;
   for (int j = 0; j < kQK4; ++j) {
-    const int q = static_cast<int>(x[j] * id + bias);
+    const int q = static_cast<int>(product(x[j], id) + bias);
     L[j] = static_cast<uint8_t>(q < qmax ? q : qmax);
   }
   return d;
@@ -141,7 +141,7 @@ inline void quantize_affine(const float* x, int qmax, uint8_t* L, float& d, floa
   m = min;
   const float id = d ? 1.0f / d : 0.0f;
   for (int j = 0; j < kQK4; ++j) {
-    const int q = static_cast<int>((x[j] - min) * id + 0.5f);
+    const int q = static_cast<int>(product(x[j] - min, id) + 0.5f);
     L[j] = static_cast<uint8_t>(q < qmax ? q : qmax);
   }
 }

@@ -42,9 +42,9 @@ inline float e8m0_to_float_half(uint8_t e) {
 inline int mxfp4_best_index(float x, float d) {
   QKIT_NO_CONTRACT
   int best = 0;
-  float best_err = std::fabs(static_cast<float>(kMXFP4Values[0]) * d - x);
+  float best_err = std::fabs(product(static_cast<float>(kMXFP4Values[0]), d) - x);
   for (int i = 1; i < 16; ++i) {
-    const float err = std::fabs(static_cast<float>(kMXFP4Values[i]) * d - x);
+    const float err = std::fabs(product(static_cast<float>(kMXFP4Values[i]), d) - x);
     if (err < best_err) {
       best = i;
       best_err = err;

@@ -71,7 +71,7 @@ inline float quantize_act_block(const float* x, int8_t* qs, int& sum) {
   const float d = amax / 127.f;
   const float id = amax != 0.0f ? 127.f / amax : 0.0f;
   for (int j = 0; j < kQK8; ++j) {
-    const int q = nearest_int(x[j] * id);  // ties to even, |q| <= 127
+    const int q = nearest_int_product(x[j], id);  // ties to even, |q| <= 127
     qs[j] = static_cast<int8_t>(q);
     sum += q;
   }

@@ -44,7 +44,7 @@ inline float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse
   auto clamp_l = [nmax](int l) { return l < -nmax ? -nmax : (l > nmax - 1 ? nmax - 1 : l); };
   float iscale = -nmax / max;
   if (rmse_type == 0) {
-    for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clamp_l(nearest_int(iscale * x[i])));
+    for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clamp_l(nearest_int_product(iscale, x[i])));
     return 1 / iscale;
   }
   bool return_early = false;
@@ -55,7 +55,7 @@ inline float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse
   auto weight = [&](int i) -> float {
     if (qw) return qw[i];
     switch (rmse_type) {
-      case 1: return x[i] * x[i];
+      case 1: return product(x[i], x[i]);
       case 2: return 1;
       case 3: return std::fabs(x[i]);
       default: return std::sqrt(std::fabs(x[i]));
@@ -63,27 +63,27 @@ inline float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse
   };
   float sumlx = 0, suml2 = 0;
   for (int i = 0; i < n; ++i) {
-    const int l = clamp_l(nearest_int(iscale * x[i]));
+    const int l = clamp_l(nearest_int_product(iscale, x[i]));
     L[i] = static_cast<int8_t>(l + nmax);
     const float w = weight(i);
-    sumlx += w * x[i] * l;
-    suml2 += w * l * l;
+    sumlx += product(w * x[i], static_cast<float>(l));
+    suml2 += product(w * static_cast<float>(l), static_cast<float>(l));
   }
   float scale = suml2 ? sumlx / suml2 : 0.0f;
   if (return_early) return suml2 > 0 ? 0.5f * (scale + 1 / iscale) : 1 / iscale;
   float best = scale * sumlx;
   for (int is = -9; is <= 9; ++is) {
     if (is == 0) continue;
-    iscale = -(nmax + 0.1f * is) / max;
+    iscale = -(nmax + product(0.1f, static_cast<float>(is))) / max;
     sumlx = suml2 = 0;
     for (int i = 0; i < n; ++i) {
-      const int l = clamp_l(nearest_int(iscale * x[i]));
+      const int l = clamp_l(nearest_int_product(iscale, x[i]));
       const float w = weight(i);
-      sumlx += w * x[i] * l;
-      suml2 += w * l * l;
+      sumlx += product(w * x[i], static_cast<float>(l));
+      suml2 += product(w * static_cast<float>(l), static_cast<float>(l));
     }
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clamp_l(nearest_int(iscale * x[i])));
+      for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clamp_l(nearest_int_product(iscale, x[i])));
       scale = sumlx / suml2;
       best = scale * sumlx;
     }
@@ -99,16 +99,16 @@ inline float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse
 inline float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
                               uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad) {
   QKIT_NO_CONTRACT
-  auto weight = [&](int i) { return weights ? weights[i] : x[i] * x[i]; };
+  auto weight = [&](int i) { return weights ? weights[i] : product(x[i], x[i]); };
   float min = x[0], max = x[0];
   float sum_w = weight(0);
-  float sum_x = sum_w * x[0];
+  float sum_x = product(sum_w, x[0]);
   for (int i = 1; i < n; ++i) {
     if (x[i] < min) min = x[i];
     if (x[i] > max) max = x[i];
     const float w = weight(i);
     sum_w += w;
-    sum_x += w * x[i];
+    sum_x += product(w, x[i]);
   }
   if (min > 0) min = 0;
   if (max <= min) {
@@ -120,42 +120,43 @@ inline float make_qkx3_quants(int n, int nmax, const float* x, const float* weig
   float scale = 1 / iscale;
   float best_mad = 0;
   for (int i = 0; i < n; ++i) {
-    const int l = nearest_int(iscale * (x[i] - min));
+    const int l = nearest_int_product(iscale, x[i] - min);
     L[i] = static_cast<uint8_t>(l < 0 ? 0 : (l > nmax ? nmax : l));
-    float diff = scale * L[i] + min - x[i];
+    float diff = product(scale, L[i]) + min - x[i];
     diff = use_mad ? std::fabs(diff) : diff * diff;
-    best_mad += weight(i) * diff;
+    best_mad += product(weight(i), diff);
   }
   if (nstep < 1) {
     *the_min = -min;
     return scale;
   }
   for (int is = 0; is <= nstep; ++is) {
-    iscale = (rmin + rdelta * is + nmax) / (max - min);
+    iscale = (rmin + product(rdelta, static_cast<float>(is)) + nmax) / (max - min);
     float sum_l = 0, sum_l2 = 0, sum_xl = 0;
     for (int i = 0; i < n; ++i) {
       // Clamp before rounding: v can be huge when the fitted min sits near max.
-      const float v = iscale * (x[i] - min);
+      const float v = product(iscale, x[i] - min);
       const int l = v > 0 ? nearest_int(v < nmax ? v : static_cast<float>(nmax)) : 0;
       Laux[i] = static_cast<uint8_t>(l);
       const float w = weight(i);
-      sum_l += w * l;
-      sum_l2 += w * l * l;
-      sum_xl += w * l * x[i];
+      const float fl = static_cast<float>(l);
+      sum_l += product(w, fl);
+      sum_l2 += product(w * fl, fl);
+      sum_xl += product(w * fl, x[i]);
     }
-    const float D = sum_w * sum_l2 - sum_l * sum_l;
+    const float D = product(sum_w, sum_l2) - product(sum_l, sum_l);
     if (D > 0) {
-      float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-      float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+      float this_scale = (product(sum_w, sum_xl) - product(sum_x, sum_l)) / D;
+      float this_min = (product(sum_l2, sum_x) - product(sum_l, sum_xl)) / D;
       if (this_min > 0) {
         this_min = 0;
         this_scale = sum_xl / sum_l2;
       }
       float mad = 0;
       for (int i = 0; i < n; ++i) {
-        float diff = this_scale * Laux[i] + this_min - x[i];
+        float diff = product(this_scale, Laux[i]) + this_min - x[i];
         diff = use_mad ? std::fabs(diff) : diff * diff;
-        mad += weight(i) * diff;
+        mad += product(weight(i), diff);
       }
       if (mad < best_mad) {
         std::memcpy(L, Laux, static_cast<size_t>(n));
@@ -173,7 +174,7 @@ inline float make_qkx3_quants(int n, int nmax, const float* x, const float* weig
 // to x; a tie picks the upper level. Comparing x+x with val[j-1]+val[j]
 // keeps both sides exact.
 inline int best_index_int8(int n, const int8_t* val, float x) {
-  const float x2 = x + x;
+  const float x2 = product(x, 2.0f);  // exact doubling, never fused with x's own product
   int idx = 0;
   for (int step = n >> 1; step > 0; step >>= 1) {
     const int j = idx + step;
