@@ -18,6 +18,7 @@
 #include "phi/tokenizer/gguf_vocab.hpp"
 #include "phi/tokenizer/special.hpp"
 #include "phi/tokenizer/split_gpt4o.hpp"
+#include "phi/tokenizer/synthetic.hpp"
 #include "phi/tokenizer/tokenizer.hpp"
 #include "phi/tokenizer/unicode.hpp"
 #include "phi/tokenizer/vocab.hpp"
@@ -400,6 +401,46 @@ TEST_CASE("GPT-2 detokenization cleans spaces as the reference does", "[tokenize
   CHECK(tok.decode(tok.encode("a , b . c ! d ?")) == "a, b. c! d?");
   CHECK(tok.decode(tok.encode("he 's we 're do 't")) == "he's we're do 't");
   CHECK(tok.decode(tok.encode("a ' b")) == "a'b");
+}
+
+TEST_CASE("vocabulary through a GGUF file: written, read back, errors name the file", "[tokenizer][gguf]") {
+  const phi::VocabData d = phi::synthetic_vocab(1000);
+  REQUIRE(d.tokens.size() == 1000);
+  qkit::gguf::Writer w;
+  w.set("general.name", "demo");
+  phi::write_vocab(w, d);
+  const std::vector<uint8_t> bytes = w.write_to_memory();
+  const phi::Tokenizer tok =
+      phi::load_tokenizer(qkit::gguf::File::from_memory(bytes.data(), bytes.size(), "demo.gguf"));
+  const phi::Vocab& v = tok.vocab();
+  REQUIRE(v.size() == d.tokens.size());
+  for (Token t = 0; t < static_cast<Token>(v.size()); ++t) REQUIRE(v.text(t) == d.tokens[size_t(t)]);
+  CHECK(v.eos() == id_of(v, "<|endoftext|>"));
+  CHECK(v.is_eog(id_of(v, "<|end|>")));
+  // Whole words from the synthetic word list come out as single pieces.
+  const std::vector<Token> ids = tok.encode("The quick brown fox");
+  const std::string sp = "\xE2\x96\x81";
+  CHECK(ids == std::vector<Token>{1, id_of(v, sp + "The"), id_of(v, sp + "quick"), id_of(v, sp + "brown"),
+                                  id_of(v, sp + "fox")});
+  CHECK(tok.decode(tok.encode("Zebra-like x\xC3\xA9!", {false, false})) == "Zebra-like x\xC3\xA9!");
+  CHECK(phi::detect_chat_format(v) == phi::ChatFormat::Phi3);
+
+  // Errors carry the file name and the offending value.
+  qkit::gguf::Writer bad = w;
+  bad.set("tokenizer.ggml.model", "bert");
+  const std::vector<uint8_t> b1 = bad.write_to_memory();
+  CHECK_THROWS_WITH(phi::load_tokenizer(qkit::gguf::File::from_memory(b1.data(), b1.size(), "bad.gguf")),
+                    Catch::Contains("bad.gguf") && Catch::Contains("'bert'"));
+  qkit::gguf::Writer none;
+  none.set("general.architecture", "phi3");
+  const std::vector<uint8_t> b2 = none.write_to_memory();
+  CHECK_THROWS_WITH(phi::load_tokenizer(qkit::gguf::File::from_memory(b2.data(), b2.size(), "none.gguf")),
+                    Catch::Contains("none.gguf") && Catch::Contains("tokenizer.ggml.model"));
+  // Integer scores (some converters) are accepted.
+  qkit::gguf::Writer iscores = w;
+  iscores.set("tokenizer.ggml.scores", std::vector<int32_t>(d.tokens.size(), 0));
+  const std::vector<uint8_t> b3 = iscores.write_to_memory();
+  CHECK_NOTHROW(phi::load_tokenizer(qkit::gguf::File::from_memory(b3.data(), b3.size(), "iscores.gguf")));
 }
 
 // ---------------------------------------------------------------------------

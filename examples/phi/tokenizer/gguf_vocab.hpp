@@ -19,6 +19,7 @@
 #include "phi/tokenizer/tokenizer.hpp"
 #include "phi/tokenizer/vocab.hpp"
 #include "qkit/gguf/reader.hpp"
+#include "qkit/gguf/writer.hpp"
 
 namespace phi {
 
@@ -41,9 +42,12 @@ inline VocabData vocab_data_from_gguf(const qkit::gguf::File& f) {
   if (f.has("tokenizer.ggml.token_type")) d.types = f.get_array<int32_t>("tokenizer.ggml.token_type");
   if (f.has("tokenizer.ggml.merges")) d.merges = f.get_array<std::string>("tokenizer.ggml.merges");
 
+  // Any integer type; a negative id (some converters write -1) means "none".
   const auto id = [&](const char* key) -> std::optional<uint32_t> {
     if (!f.has(key)) return std::nullopt;
-    return f.get<uint32_t>(key);
+    const int64_t v = f.get<int64_t>(key);
+    if (v < 0 || v > 0x7FFFFFFF) return std::nullopt;
+    return static_cast<uint32_t>(v);
   };
   const auto flag = [&](const char* key) -> std::optional<bool> {
     if (!f.has(key)) return std::nullopt;
@@ -71,5 +75,30 @@ inline Vocab load_vocab(const qkit::gguf::File& f) {
 }
 
 inline Tokenizer load_tokenizer(const qkit::gguf::File& f) { return Tokenizer(load_vocab(f)); }
+
+// The same keys written out (e.g. a synthetic vocabulary into a demo model);
+// general.name is the model's to write.
+inline void write_vocab(qkit::gguf::Writer& w, const VocabData& d) {
+  w.set("tokenizer.ggml.model", d.model);
+  if (!d.pre.empty()) w.set("tokenizer.ggml.pre", d.pre);
+  w.set("tokenizer.ggml.tokens", d.tokens);
+  if (!d.scores.empty()) w.set("tokenizer.ggml.scores", d.scores);
+  if (!d.types.empty()) w.set("tokenizer.ggml.token_type", d.types);
+  if (!d.merges.empty()) w.set("tokenizer.ggml.merges", d.merges);
+  const auto id = [&](const char* key, const std::optional<uint32_t>& v) {
+    if (v) w.set(key, *v);
+  };
+  id("tokenizer.ggml.bos_token_id", d.bos);
+  id("tokenizer.ggml.eos_token_id", d.eos);
+  id("tokenizer.ggml.unknown_token_id", d.unk);
+  id("tokenizer.ggml.padding_token_id", d.pad);
+  id("tokenizer.ggml.eot_token_id", d.eot);
+  const auto flag = [&](const char* key, const std::optional<bool>& v) {
+    if (v) w.set(key, *v);
+  };
+  flag("tokenizer.ggml.add_bos_token", d.add_bos);
+  flag("tokenizer.ggml.add_eos_token", d.add_eos);
+  flag("tokenizer.ggml.add_space_prefix", d.add_space_prefix);
+}
 
 }  // namespace phi
