@@ -37,12 +37,21 @@ HWY_INLINE void LookupNibbles(const int8_t* HWY_RESTRICT table, const uint8_t* H
   hn::StoreU(hn::TableLookupBytes(levels, hn::BitCast(s8, HighNibbles(v))), s8, q + 16);
 }
 
+// quant::iq4_xs_scale and quant::e8m0_to_float_half, repeated so they
+// inline here (see dequant_k-inl.h).
+HWY_INLINE int ScaleIQ4XS(const BlockIQ4_XS& b, int ib) {
+  return ((b.scales_l[ib / 2] >> (4 * (ib % 2))) & 0xf) | (((b.scales_h >> (2 * ib)) & 3) << 4);
+}
+HWY_INLINE float E8M0Half(uint8_t e) {
+  return f32_from_bits(e < 2 ? (0x00200000u << e) : (static_cast<uint32_t>(e - 1) << 23));
+}
+
 inline void DequantIQ4_NL(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, size_t nb) {
   const auto* b = static_cast<const BlockIQ4_NL*>(src);
   alignas(32) int8_t q[32];
   for (size_t i = 0; i < nb; ++i, y += 32) {
     LookupNibbles(kIQ4Values, b[i].qs, q);
-    ScaleI8(q, quant::half_to_float(b[i].d), y, 32);
+    ScaleI8(q, HalfScale(b[i].d), y, 32);
   }
 }
 
@@ -51,10 +60,10 @@ inline void DequantIQ4_XS(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, s
   const auto* b = static_cast<const BlockIQ4_XS*>(src);
   alignas(32) int8_t q[32];
   for (size_t i = 0; i < nb; ++i) {
-    const float d = quant::half_to_float(b[i].d);
+    const float d = HalfScale(b[i].d);
     for (int ib = 0; ib < 8; ++ib, y += 32) {
       LookupNibbles(kIQ4Values, b[i].qs + 16 * ib, q);
-      ScaleI8(q, d * static_cast<float>(quant::iq4_xs_scale(b[i], ib) - 32), y, 32);
+      ScaleI8(q, d * static_cast<float>(ScaleIQ4XS(b[i], ib) - 32), y, 32);
     }
   }
 }
@@ -64,7 +73,7 @@ inline void DequantMXFP4(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, si
   alignas(32) int8_t q[32];
   for (size_t i = 0; i < nb; ++i, y += 32) {
     LookupNibbles(kMXFP4Values, b[i].qs, q);
-    ScaleI8(q, quant::e8m0_to_float_half(b[i].e), y, 32);
+    ScaleI8(q, E8M0Half(b[i].e), y, 32);
   }
 }
 

@@ -27,6 +27,26 @@ namespace qkit::kernels::HWY_NAMESPACE {
 
 #if HWY_TARGET != HWY_SCALAR
 
+// quant::get_scale_min_k4 and quant::get_scale_q3k, repeated here so they
+// inline into the per-target loops (the scalar headers are compiled with
+// other optimization options, which keeps GCC from inlining them).
+// Q4_K/Q5_K: 6-bit scale and min of sub-block j from the 12 packed bytes.
+HWY_INLINE void ScaleMinK4(int j, const uint8_t* HWY_RESTRICT q, int& sc, int& m) {
+  if (j < 4) {
+    sc = q[j] & 63;
+    m = q[j + 4] & 63;
+  } else {
+    sc = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
+    m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// Q3_K: signed 6-bit scale (-32..31) of sub-block j.
+HWY_INLINE int ScaleQ3K(const uint8_t* HWY_RESTRICT q, int j) {
+  const int lo = j < 8 ? q[j] & 0xf : q[j - 8] >> 4;
+  return (lo | (((q[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
+}
+
 // The 2-bit layout of Q2_K, Q3_K (low bits) and TQ2_0: value 128h + 32k + l
 // is bits 2k..2k+1 of qs[32h + l]. Writes the 256 codes 0..3 in value order.
 HWY_INLINE void Unpack2Bit(const uint8_t* HWY_RESTRICT qs, int8_t* HWY_RESTRICT q) {
@@ -62,8 +82,8 @@ inline void DequantQ2K(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, size
   alignas(64) int8_t q[kQK];
   for (size_t i = 0; i < nb; ++i, y += kQK) {
     Unpack2Bit(b[i].qs, q);
-    const float d = quant::half_to_float(b[i].d);
-    const float dmin = quant::half_to_float(b[i].dmin);
+    const float d = HalfScale(b[i].d);
+    const float dmin = HalfScale(b[i].dmin);
     for (int s = 0; s < 16; ++s) {
       const uint8_t sc = b[i].scales[s];
       ScaleSubI8(q + 16 * s, d * static_cast<float>(sc & 0xf), dmin * static_cast<float>(sc >> 4), y + 16 * s, 16);
@@ -88,9 +108,9 @@ inline void DequantQ3K(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, size
         StoreCodes(hn::Sub(lo, sub), p);
       }
     }
-    const float d_all = quant::half_to_float(b[i].d);
+    const float d_all = HalfScale(b[i].d);
     for (int s = 0; s < 16; ++s) {
-      ScaleI8(q + 16 * s, d_all * static_cast<float>(quant::get_scale_q3k(b[i].scales, s)), y + 16 * s, 16);
+      ScaleI8(q + 16 * s, d_all * static_cast<float>(ScaleQ3K(b[i].scales, s)), y + 16 * s, 16);
     }
   }
 }
@@ -98,11 +118,11 @@ inline void DequantQ3K(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, size
 // Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scale and min.
 template <typename Block>
 HWY_INLINE void ScaleK4(const Block& b, const int8_t* HWY_RESTRICT q, float* HWY_RESTRICT y) {
-  const float d = quant::half_to_float(b.d);
-  const float dmin = quant::half_to_float(b.dmin);
+  const float d = HalfScale(b.d);
+  const float dmin = HalfScale(b.dmin);
   for (int s = 0; s < 8; ++s) {
-    uint8_t sc, m;
-    quant::get_scale_min_k4(s, b.scales, &sc, &m);
+    int sc, m;
+    ScaleMinK4(s, b.scales, sc, m);
     ScaleSubI8(q + 32 * s, d * static_cast<float>(sc), dmin * static_cast<float>(m), y + 32 * s, 32);
   }
 }
@@ -161,7 +181,7 @@ inline void DequantQ6K(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, size
         StoreCodes(hn::Sub(hn::Or(HighNibbles(ql1), hi3), k32), out + 96);
       }
     }
-    const float d = quant::half_to_float(b[i].d);
+    const float d = HalfScale(b[i].d);
     for (int s = 0; s < 16; ++s) ScaleI8(q + 16 * s, d * static_cast<float>(b[i].scales[s]), y + 16 * s, 16);
   }
 }

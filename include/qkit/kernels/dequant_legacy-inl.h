@@ -69,7 +69,7 @@ inline void DequantQ4_0(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, siz
   alignas(32) int8_t q[32];
   for (size_t i = 0; i < nb; ++i, y += 32) {
     UnpackQ4(b[i].qs, 8, q);
-    ScaleI8(q, quant::half_to_float(b[i].d), y, 32);
+    ScaleI8(q, HalfScale(b[i].d), y, 32);
   }
 }
 
@@ -78,7 +78,7 @@ inline void DequantQ4_1(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, siz
   alignas(32) int8_t q[32];
   for (size_t i = 0; i < nb; ++i, y += 32) {
     UnpackQ4(b[i].qs, 0, q);
-    ScaleAddI8(q, quant::half_to_float(b[i].d), quant::half_to_float(b[i].m), y, 32);
+    ScaleAddI8(q, HalfScale(b[i].d), HalfScale(b[i].m), y, 32);
   }
 }
 
@@ -87,7 +87,7 @@ inline void DequantQ5_0(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, siz
   alignas(32) int8_t q[32];
   for (size_t i = 0; i < nb; ++i, y += 32) {
     UnpackQ5(b[i].qs, b[i].qh, 16, q);
-    ScaleI8(q, quant::half_to_float(b[i].d), y, 32);
+    ScaleI8(q, HalfScale(b[i].d), y, 32);
   }
 }
 
@@ -96,7 +96,7 @@ inline void DequantQ5_1(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, siz
   alignas(32) int8_t q[32];
   for (size_t i = 0; i < nb; ++i, y += 32) {
     UnpackQ5(b[i].qs, b[i].qh, 0, q);
-    ScaleAddI8(q, quant::half_to_float(b[i].d), quant::half_to_float(b[i].m), y, 32);
+    ScaleAddI8(q, HalfScale(b[i].d), HalfScale(b[i].m), y, 32);
   }
 }
 
@@ -104,7 +104,7 @@ inline void DequantQ5_1(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, siz
 template <typename Block>
 inline void DequantQ8(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, size_t nb) {
   const auto* b = static_cast<const Block*>(src);
-  for (size_t i = 0; i < nb; ++i, y += 32) ScaleI8(b[i].qs, quant::half_to_float(b[i].d), y, 32);
+  for (size_t i = 0; i < nb; ++i, y += 32) ScaleI8(b[i].qs, HalfScale(b[i].d), y, 32);
 }
 
 #endif  // HWY_TARGET != HWY_SCALAR

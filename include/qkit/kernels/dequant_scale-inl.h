@@ -27,7 +27,9 @@
 #include <cstdint>
 
 #include "hwy/highway.h"
+#include "qkit/base/fp16.hpp"
 #include "qkit/kernels/common-inl.h"
+#include "qkit/quant/codec.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace qkit::kernels::HWY_NAMESPACE {
@@ -88,6 +90,21 @@ HWY_INLINE void ScaleSubI8(const int8_t* HWY_RESTRICT q, float d, float m, float
     const auto prod = Unfused(hn::Mul(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, q + j))), vd));
     hn::StoreU(hn::Sub(prod, vm), df, y + j);
   }
+}
+
+// An f16 scale as f32. Hardware conversion where it is exact (F16C, Arm
+// fcvt): it differs from quant::half_to_float only by quieting a signalling
+// NaN, and the scale's first use (a multiply) quiets it anyway, with the
+// same payload. Elsewhere, and as a plain call it would not be inlined,
+// the scalar conversion.
+HWY_INLINE float HalfScale(const f16& h) {
+#if QKIT_NATIVE_F16
+  const hn::CappedTag<hwy::float16_t, 1> dh;
+  const hn::CappedTag<float, 1> d1;
+  return hn::GetLane(hn::PromoteTo(d1, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(&h))));
+#else
+  return quant::half_to_float(h);
+#endif
 }
 
 // 128-bit byte vectors for unpacking packed codes: every block layout works

@@ -29,7 +29,7 @@ inline void DequantTQ2_0(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, si
   for (size_t i = 0; i < nb; ++i, y += kQK) {
     Unpack2Bit(b[i].qs, q);
     for (int j = 0; j < kQK; j += 16) hn::Store(hn::Sub(hn::Load(s8, q + j), hn::Set(s8, 1)), s8, q + j);
-    ScaleI8(q, quant::half_to_float(b[i].d), y, kQK);
+    ScaleI8(q, HalfScale(b[i].d), y, kQK);
   }
 }
 
@@ -46,7 +46,7 @@ inline void DequantTQ1_0(const void* HWY_RESTRICT src, float* HWY_RESTRICT y, si
   const size_t N = hn::Lanes(df);
   static constexpr uint32_t kPow3[5] = {1, 3, 9, 27, 81};
   for (size_t i = 0; i < nb; ++i, y += kQK) {
-    const float d = quant::half_to_float(b[i].d);
+    const float d = HalfScale(b[i].d);
     const auto vd = hn::Set(df, d);
     const auto trits = [&](const uint8_t* p, uint32_t pow3) {
       const auto q = hn::And(hn::Mul(hn::PromoteTo(du, hn::LoadU(du8, p)), hn::Set(du, pow3)), hn::Set(du, 0xffu));
