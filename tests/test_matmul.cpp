@@ -11,6 +11,7 @@
 
 #include "qkit/kernels/matmul.hpp"
 #include "qkit/kernels/quantize_act.hpp"
+#include "qkit/kernels/matmul_tensor.hpp"
 #include "qkit/kernels/repack.hpp"
 #include "qkit/quant/k_quants.hpp"
 #include "qkit/quant/registry.hpp"
@@ -300,12 +301,16 @@ TEST_CASE("bad shapes throw qkit::Error naming both shapes", "[matmul]") {
   REQUIRE_THROWS_AS(quantize_act_q8_0(x.data(), w.data(), 48), Error);
 }
 
-TEST_CASE("the VNNI kernels are chosen where the CPU has them", "[matmul][dispatch]") {
-  if (!cpu::has_fast_path(cpu::kFastVnni) || cpu::chosen_target() != HWY_AVX3_DL) QKIT_SKIP("no AVX-512 VNNI here");
-  REQUIRE(std::string(matmul_variant(Format::Q4_0)) == "AVX3_DL+vnni");
-  REQUIRE(std::string(matmul_variant(Format::Q8_0)) == "AVX3_DL+vnni");
-  cpu::ScopedTarget no_vnni(HWY_AVX3_DL, cpu::kFastAll & ~cpu::kFastVnni);
-  REQUIRE(std::string(matmul_variant(Format::Q4_0)) == "AVX3_DL");
+TEST_CASE("the integer kernels are chosen where the CPU has them", "[matmul][dispatch]") {
+  // Every format's variant belongs to the chosen target.
+  const std::string target = cpu::target_name(cpu::chosen_target());
+  for (const FormatInfo& fi : kFormatInfo) REQUIRE(std::string(matmul_variant(fi.format)).rfind(target, 0) == 0);
+  if (cpu::has_fast_path(cpu::kFastVnni) && cpu::chosen_target() == HWY_AVX3_DL) {
+    for (Format f : {Format::Q4_0, Format::Q8_0, Format::Q4_K, Format::Q6_K})
+      REQUIRE(std::string(matmul_variant(f)) == "AVX3_DL+vnni");
+    cpu::ScopedTarget no_vnni(HWY_AVX3_DL, cpu::kFastAll & ~cpu::kFastVnni);
+    REQUIRE(std::string(matmul_variant(Format::Q4_0)) == "AVX3_DL");
+  }
 }
 
 TEST_CASE("repacked weights: reversible, and gemv/gemm on them match the reference on every target", "[matmul][repack]") {
@@ -339,4 +344,18 @@ TEST_CASE("repacked weights: reversible, and gemv/gemm on them match the referen
     }
   }
   REQUIRE_THROWS_AS(repack(WeightView{Format::Q4_K, nullptr, 1, 256, 0}), Error);
+}
+
+TEST_CASE("gemv/gemm accept AnyTensor weights", "[matmul][tensor]") {
+  std::mt19937 rng(4);
+  Problem p;
+  REQUIRE(make_problem(Format::Q4_0, 5, 64, rng, p));
+  const AnyTensor t(Format::Q4_0, static_cast<const void*>(p.w.data()), Shape({64, 5}));
+  REQUIRE(t.rows() == 5);
+  REQUIRE(t.cols() == 64);
+  const auto x = random_row(rng, 64, 1.0f);
+  std::vector<float> y1(5), y2(5);
+  gemv(t, x.data(), y1.data());
+  gemv(WeightView{Format::Q4_0, p.w.data(), 5, 64, 0}, x.data(), y2.data());
+  REQUIRE(y1 == y2);
 }

@@ -9,6 +9,8 @@
 //   gemv_q4_0_q8_0_16x1 / gemm_q4_0_q8_0_16x4  (repack.hpp): vnni_repack_x86.hpp
 //   gemv_q4_k_q8_k / gemm_q4_k_q8_k_1x4   AVX3(+_DL) with vnni: vnni_k_x86.hpp
 //   gemv_q6_k_q8_k / gemm_q6_k_q8_k_1x4   idem
+//   gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x1   other targets: dot_q8_0-inl.h (Highway
+//   gemv_q4_0_q8_0 / gemm_q4_0_q8_0_1x1   widening multiply; Arm sdot: neon_dot.hpp)
 //   gemv_<w>_f32  / gemm_<w>_f32_16x1    every other (format, target): f32
 // The variant string says which runs, e.g. "AVX3_DL+vnni" or "AVX2".
 #if defined(QKIT_KERNELS_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -18,11 +20,14 @@
 #define QKIT_KERNELS_MATMUL_INL_H_
 #endif
 
+#include <string>
+
 #include "hwy/highway.h"
 #include "qkit/cpu/targets.hpp"
 #include "qkit/kernels/act_layout.hpp"
 #include "qkit/kernels/common-inl.h"
 #include "qkit/kernels/dot_generic-inl.h"
+#include "qkit/kernels/dot_q8_0-inl.h"
 #include "qkit/kernels/vnni_k_x86.hpp"
 #include "qkit/kernels/vnni_repack_x86.hpp"
 #include "qkit/kernels/vnni_x86.hpp"
@@ -50,9 +55,11 @@ inline constexpr bool kHasVnniKernel =
 template <Format F>
 inline bool UsesIntKernel() {
 #if QKIT_MATMUL_VNNI
-  if constexpr (kHasVnniKernel<F>) return cpu::has_fast_path(cpu::kFastVnni);
+  if constexpr (kHasVnniKernel<F>) {
+    if (cpu::has_fast_path(cpu::kFastVnni)) return true;
+  }
 #endif
-  return false;
+  return F == Format::Q8_0 || F == Format::Q4_0;  // dot_q8_0-inl.h everywhere
 }
 
 template <Format F>
@@ -78,6 +85,33 @@ inline void Matmul(const MatmulArgs& a) {
     }
   }
 #endif
+  if constexpr (F == Format::Q8_0 || F == Format::Q4_0) {
+    if (a.layout == WeightLayout::kRows) {
+      for (int64_t c0 = 0; c0 < a.act->n; c0 += kColumnBlock) {
+        const int64_t c1 = c0 + kColumnBlock < a.act->n ? c0 + kColumnBlock : a.act->n;
+        RowsQ8<F == Format::Q4_0>(a, a.row_begin, a.row_end, c0, c1);
+      }
+    } else {
+      // Interleaved weights without their kernel here: unpack each 16-row
+      // group to GGUF rows and run the row kernel on it.
+      const size_t rb = static_cast<size_t>(a.cols / 32) * format_info(F).block_bytes;
+      thread_local AlignedBuffer<uint8_t> grp;
+      grp.ensure(16 * rb);
+      for (int64_t g = a.row_begin / 16; g * 16 < a.row_end; ++g) {
+        const int64_t valid = a.rows - g * 16 < 16 ? a.rows - g * 16 : 16;
+        for (int r = 0; r < valid; ++r)
+          unpack_interleaved_row(F, a.w + static_cast<size_t>(g) * a.row_stride, r, a.cols / 32,
+                                 grp.data() + static_cast<size_t>(r) * rb);
+        MatmulArgs part = a;
+        part.w = grp.data();
+        part.layout = WeightLayout::kRows;
+        part.row_stride = rb;
+        part.y = a.y + g * 16;
+        RowsQ8<F == Format::Q4_0>(part, 0, valid, 0, a.act->n);
+      }
+    }
+    return;
+  }
   MatmulGeneric<F>(a, a.row_begin, a.row_end);
 }
 
@@ -88,6 +122,12 @@ inline const char* MatmulVariant() {
     if (cpu::has_fast_path(cpu::kFastVnni)) return HWY_TARGET == HWY_AVX3_DL ? "AVX3_DL+vnni" : "AVX3+vnni";
   }
 #endif
+  if constexpr (F == Format::Q8_0 || F == Format::Q4_0) {
+    if (UseNeonDot()) {
+      static const std::string name = std::string(TargetVariant()) + "+dotprod";
+      return name.c_str();
+    }
+  }
   return TargetVariant();
 }
 
