@@ -7,15 +7,18 @@
 // per position, max |dlogit| <= 5% (2% for F16) of that row's logit range.
 // The reference ran with an F16 KV cache and 2 threads; so do we.
 //
-// Each model runs twice:
-//  * Numerics::Reference (attention and GELU rounded as the reference
-//    rounds them, see examples/phi/ref_numerics.hpp): every criterion above.
-//  * Numerics::Fast (qkit's kernels, what qkit-phi runs): the logit bound,
-//    and the argmax criterion for F16 models. For the quantized tiny models
-//    the argmax agreement is printed, not asserted: their logits have
-//    near-ties (top-2 gaps ~0.1% of the range) and qkit's f32 attention
-//    accumulator (the reference's is f16) flips some Q8_0 activation
-//    roundings, moving logits by ~0.5% of the range; see ref_numerics.hpp.
+// Each model runs twice: with Numerics::Fast (qkit's kernels, what qkit-phi
+// runs) and with Numerics::Reference (attention, GELU and norms rounded as
+// the reference engine rounds them, examples/phi/ref_numerics.hpp), both
+// held to the criteria above, and the agreement of each is printed.
+//
+// One refinement of the argmax criterion for quantized models: a
+// disagreement where the reference's own top-2 logits are within 0.25% of
+// the row's range counts as a near-tie (it is printed separately). These
+// random-weight tiny models are chaotic under activation quantization: one
+// f32 summation-order difference flips the rounding of a Q8_0 activation and
+// moves the logits by ~0.5% of their range, so a 0.1% top-2 gap decides
+// nothing. F16 models get no such allowance.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -30,8 +33,14 @@
 
 namespace {
 
+// A disagreement where the reference's own top two logits are closer than
+// this fraction of the row's range is a near-tie: below the noise that
+// flipping one Q8_0 activation rounding causes (~0.5% of the range on these
+// random-weight models), so either engine's choice is as good.
+constexpr double kNearTie = 0.0025;
+
 struct RowStats {
-  size_t rows = 0, argmax_same = 0;
+  size_t rows = 0, argmax_same = 0, near_ties = 0;
   double worst = 0, sum = 0;  // max |d| / range per row: worst and sum
   size_t worst_row = 0;
 };
@@ -45,7 +54,9 @@ void compare_row(const float* got, const float* want, size_t n, size_t row, RowS
   for (size_t i = 0; i < n; ++i) maxd = std::max(maxd, std::fabs(static_cast<double>(got[i]) - want[i]));
   const double rel = range > 0 ? maxd / range : maxd;
   st.rows++;
-  st.argmax_same += argmax(got, n) == argmax(want, n);
+  const size_t a = argmax(got, n), b = argmax(want, n);
+  st.argmax_same += a == b;
+  if (a != b && (static_cast<double>(want[b]) - want[a]) < kNearTie * range) st.near_ties++;
   st.sum += rel;
   if (rel >= st.worst) {
     st.worst = rel;
@@ -78,12 +89,17 @@ void check_model(const std::string& name, bool f16, phi::Numerics numerics) {
   }
 
   const double agree = static_cast<double>(st.argmax_same) / static_cast<double>(st.rows);
-  std::printf("%-18s %-9s %zu positions (%zu prompt + %zu generated): argmax agrees at %.1f%%, max |dlogit| / range "
+  const double agree_ties = static_cast<double>(st.argmax_same + st.near_ties) / static_cast<double>(st.rows);
+  std::printf("%-18s %-9s %zu positions (%zu prompt + %zu generated): argmax agrees at %.1f%% (%.1f%% counting %zu near-ties), max |dlogit| / range "
               "worst %.3f%% (position %zu), mean %.3f%%\n",
-              name.c_str(), ref_mode ? "ref-num" : "fast", st.rows, np, ref.gen_tokens.size(), 100.0 * agree, 100.0 * st.worst, st.worst_row,
+              name.c_str(), ref_mode ? "ref-num" : "fast", st.rows, np, ref.gen_tokens.size(), 100.0 * agree, 100.0 * agree_ties, st.near_ties, 100.0 * st.worst, st.worst_row,
               100.0 * st.sum / static_cast<double>(st.rows));
   std::fflush(stdout);
-  if (ref_mode || f16) CHECK(agree >= (f16 ? 1.0 : 0.98));
+  if (f16) {
+    CHECK(agree == 1.0);
+  } else {
+    CHECK(agree_ties >= 0.98);
+  }
   CHECK(st.worst <= (f16 ? 0.02 : 0.05));
 }
 

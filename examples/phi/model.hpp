@@ -165,11 +165,7 @@ class Model {
     for (int64_t il = 0; il < h.n_layer; ++il) {
       const LayerWeights& L = w_.layers[static_cast<size_t>(il)];
       // Attention input.
-      if (phi2) {
-        qkit::layer_norm(s.x.data(), L.attn_norm.data, L.attn_norm_b.data, s.xn.data(), N, E, h.norm_eps);
-      } else {
-        qkit::rms_norm(s.x.data(), L.attn_norm.data, s.xn.data(), N, E, h.norm_eps);
-      }
+      norm(s.x.data(), L.attn_norm, L.attn_norm_b, s.xn.data(), N);
       matmul(L.qkv, s.xn.data(), n, s.qkv.data(), pool);
       if (L.qkv_b) add_bias(s.qkv.data(), L.qkv_b, N);
       for (size_t t = 0; t < N; ++t) {
@@ -211,7 +207,7 @@ class Model {
         qkit::add(s.o.data(), s.x.data(), s.x.data(), N * E);
       } else {
         qkit::add(s.o.data(), s.x.data(), s.x.data(), N * E);
-        qkit::rms_norm(s.x.data(), L.ffn_norm.data, s.xn.data(), N, E, h.norm_eps);
+        norm(s.x.data(), L.ffn_norm, Vector{}, s.xn.data(), N);
         matmul(L.ffn_up, s.xn.data(), n, s.ff.data(), pool);
         qkit::swiglu(s.ff.data(), s.h.data(), N, F);
         matmul(L.ffn_down, s.h.data(), n, s.o.data(), pool);
@@ -222,13 +218,26 @@ class Model {
     // Output head on the rows whose logits are wanted.
     const size_t first = all_logits ? 0 : N - 1, rows = N - first;
     const float* x = s.x.data() + first * E;
-    if (phi2) {
-      qkit::layer_norm(x, w_.output_norm.data, w_.output_norm_b.data, s.xn.data(), rows, E, h.norm_eps);
-    } else {
-      qkit::rms_norm(x, w_.output_norm.data, s.xn.data(), rows, E, h.norm_eps);
-    }
+    norm(x, w_.output_norm, w_.output_norm_b, s.xn.data(), rows);
     matmul(w_.output, s.xn.data(), static_cast<int64_t>(rows), logits, pool);
     if (w_.output_b) add_bias(logits, w_.output_b, rows);
+  }
+
+  // phi2: LayerNorm with bias; phi3: RMSNorm. n rows of n_embd.
+  void norm(const float* x, const Vector& w, const Vector& b, float* out, size_t n) const {
+    const size_t E = static_cast<size_t>(hp_.n_embd);
+    const bool ref = opt_.numerics == Numerics::Reference;
+    if (hp_.arch == Arch::Phi2) {
+      if (ref) {
+        ref::layer_norm(x, w.data, b.data, out, n, E, hp_.norm_eps);
+      } else {
+        qkit::layer_norm(x, w.data, b.data, out, n, E, hp_.norm_eps);
+      }
+    } else if (ref) {
+      ref::rms_norm(x, w.data, out, n, E, hp_.norm_eps);
+    } else {
+      qkit::rms_norm(x, w.data, out, n, E, hp_.norm_eps);
+    }
   }
 
   // y[t] += b for each of n rows of b.n values.

@@ -1,4 +1,4 @@
-// examples/phi/ref_numerics.hpp — two ops computed with the reference
+// examples/phi/ref_numerics.hpp — a few ops computed with the reference
 // engine's CPU rounding instead of qkit's (more accurate) kernels, for
 // comparing logits with it position by position (Model's
 // Numerics::Reference, --ref-numerics).
@@ -10,8 +10,8 @@
 // the logit tolerances for real models; but on tiny random-weight models
 // with quantized weights, such a difference flips the rounding of some
 // Q8_0 activations in the next matmul, which moves logits by ~0.5% of their
-// range and can swap near-tied argmaxes. With these two ops the tiny
-// golden models match the reference to the printed digit.
+// range and can swap near-tied argmaxes. The norms' sums matter the same
+// way (the reference sums in double, qkit in f32 vectors).
 //
 // Both are scalar and slow; the default (Numerics::Fast) uses qkit's kernels.
 #pragma once
@@ -76,6 +76,32 @@ inline void attention(const float* q, const qkit::KvView& k, const qkit::KvView&
     pool->parallel_for(0, n_tasks, 1, work);
   } else {
     work(0, n_tasks);
+  }
+}
+
+// RMSNorm and LayerNorm with the reference's double-precision sums (its
+// norm ops), then the weight multiply and bias add as separate steps.
+inline void rms_norm(const float* x, const float* w, float* out, size_t rows, size_t n, float eps) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * n;
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i] * xr[i]);
+    const float mean = static_cast<float>(sum / static_cast<double>(n));
+    const float scale = 1.0f / std::sqrt(mean + eps);
+    for (size_t i = 0; i < n; ++i) out[r * n + i] = (xr[i] * scale) * w[i];
+  }
+}
+
+inline void layer_norm(const float* x, const float* w, const float* b, float* out, size_t rows, size_t n, float eps) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * n;
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i]);
+    const float mean = static_cast<float>(sum / static_cast<double>(n));
+    double sum2 = 0;
+    for (size_t i = 0; i < n; ++i) sum2 += static_cast<double>((xr[i] - mean) * (xr[i] - mean));
+    const float scale = 1.0f / std::sqrt(static_cast<float>(sum2 / static_cast<double>(n)) + eps);
+    for (size_t i = 0; i < n; ++i) out[r * n + i] = ((xr[i] - mean) * scale) * w[i] + b[i];
   }
 }
 
