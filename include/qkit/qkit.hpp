@@ -10,6 +10,7 @@
 #include "qkit/cpu/targets.hpp"
 #include "qkit/gguf/imatrix.hpp"
 #include "qkit/gguf/reader.hpp"
+#include "qkit/gguf/view.hpp"
 #include "qkit/gguf/writer.hpp"
 #include "qkit/kernels/activation.hpp"
 #include "qkit/kernels/attention.hpp"
