@@ -186,7 +186,7 @@ TEST_CASE("GPT-2 byte map is a bijection with the published anchors", "[tokenize
 // ---------------------------------------------------------------------------
 // Algorithms on hand-made vocabularies
 
-TEST_CASE("SentencePiece merges by score, prefixes a space and falls back to bytes", "[tokenizer][spm]") {
+TEST_CASE("SentencePiece merges by score and prefixes a space and falls back to bytes", "[tokenizer][spm]") {
   const phi::Tokenizer tok{phi::Vocab(small_spm())};
   const phi::Vocab& v = tok.vocab();
   const phi::EncodeOptions raw{false, false};
@@ -203,7 +203,7 @@ TEST_CASE("SentencePiece merges by score, prefixes a space and falls back to byt
   CHECK(tok.encode("") == std::vector<Token>{1});
 }
 
-TEST_CASE("special tokens are cut out first; text after them gets the space prefix", "[tokenizer][special]") {
+TEST_CASE("special tokens are cut out first and text after them gets the space prefix", "[tokenizer][special]") {
   phi::VocabData d = small_spm();
   const phi::Tokenizer plain{phi::Vocab(d)};
   const phi::Vocab& v = plain.vocab();
@@ -322,7 +322,7 @@ TEST_CASE("GPT-4o pre-tokenizer equals the reference's regex construction", "[to
                                       '\'', '\'', ' ', ' ', ' ', '\n', '\r', '\t', '/', '!', '(', '1', '7', 0xC4, 0xE4,
                                       0x43D, 0x0301, 0x17B6, 0x3000, 0xA0, 0x85, 0x6211, 0x0663, 0xBD, 0x1F600, 0x200D};
   int mismatches = 0;
-  for (int iter = 0; iter < 20000; ++iter) {
+  for (int iter = 0; iter < 8000; ++iter) {
     std::string s;
     const size_t n = rng() % 24;
     for (size_t i = 0; i < n; ++i) phi::unicode::append_utf8(s, pool[rng() % pool.size()]);
@@ -403,7 +403,7 @@ TEST_CASE("GPT-2 detokenization cleans spaces as the reference does", "[tokenize
   CHECK(tok.decode(tok.encode("a ' b")) == "a'b");
 }
 
-TEST_CASE("vocabulary through a GGUF file: written, read back, errors name the file", "[tokenizer][gguf]") {
+TEST_CASE("vocabulary through a GGUF file: written and read back and errors name the file", "[tokenizer][gguf]") {
   const phi::VocabData d = phi::synthetic_vocab(1000);
   REQUIRE(d.tokens.size() == 1000);
   qkit::gguf::Writer w;
@@ -511,7 +511,7 @@ TEST_CASE("detokenization round-trips the reference texts", "[tokenizer][golden]
   }
 }
 
-TEST_CASE("random text: no failures, lossless round trips, every token printable", "[tokenizer][golden]") {
+TEST_CASE("random text: no failures and lossless round trips and every token printable", "[tokenizer][golden]") {
   std::mt19937 rng(1234);
   // Code points from several scripts, spaces, controls, specials' characters.
   const std::vector<uint32_t> pool = {' ', ' ', '\n', '\t', 'a', 'Z', '0', '9', '\'', '<', '|', '>', '.', 0xC4, 0xBD,
@@ -582,7 +582,7 @@ TEST_CASE("each model's tokenizer reproduces the reference prompt tokens", "[tok
   }
 }
 
-TEST_CASE("Phi-3 chat format tokenizes to the control tokens; stop tokens", "[tokenizer][chat][golden]") {
+TEST_CASE("Phi-3 chat format tokenizes to the control tokens and stops at EOS and end", "[tokenizer][chat][golden]") {
   const phi::Tokenizer tok =
       phi::load_tokenizer(qkit::gguf::File::open(qkit::test::golden_path("models/phi4-tiny-f16.gguf")));
   const phi::Vocab& v = tok.vocab();
