@@ -188,6 +188,20 @@ TEST_CASE("masked positions have exactly zero weight; single-key rows have no Na
         for (size_t h = 0; h < n_head; ++h)
           for (size_t c = 0; c < D; ++c) REQUIRE(out[(i * n_head + h) * D + c] == vi[c]);
       }
+      // One query at a time (the decode path, rows converted in registers).
+      for (size_t i = 0; i < 3; ++i) {
+        AttentionParams pd = pw;
+        pd.n_q = 1;
+        pd.q_pos = &pos[i];
+        std::vector<float> o1(n_head * D);
+        attention(q.data() + i * n_head * D, cache.keys(0), cache.values(0), o1.data(), pd);
+        const auto vi = cached_row(cache.values(0), 0, static_cast<size_t>(pos[i]));
+        for (size_t h = 0; h < n_head; ++h)
+          for (size_t c = 0; c < D; ++c) REQUIRE(o1[h * D + c] == vi[c]);
+        pd.window = 0;
+        attention(q.data() + i * n_head * D, cache.keys(0), cache.values(0), o1.data(), pd);
+        for (float x : o1) REQUIRE(std::isfinite(x));
+      }
     });
   }
 }

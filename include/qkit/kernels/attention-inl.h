@@ -95,6 +95,118 @@ inline void AccumulatePV(float* HWY_RESTRICT acc, float alpha, const float* HWY_
   }
 }
 
+// --- Decode path: few rows per task, so each K/V row is converted in
+// registers where it is used (no f32 tile buffer), keeping the loop a
+// single stream of loads the out-of-order core can overlap with the math.
+
+// Whether the fused path handles this cache type on this target: f16 needs
+// hardware conversion; Q8_0 needs a lane count that divides a block.
+inline bool FusedDecodeOk(KvType t) {
+  if (t == KvType::F16) return QKIT_NATIVE_F16;
+  if (t == KvType::Q8_0) return kv::kQ8Block % hn::Lanes(hn::CappedTag<float, 16>()) == 0 && kFullSimd;
+  return false;
+}
+
+// q . row for an f16 row of D values.
+inline float DotF16Row(const float* HWY_RESTRICT q, const uint8_t* HWY_RESTRICT row, size_t D) {
+  const auto* k = reinterpret_cast<const uint16_t*>(row);
+  float sum = 0.0f;
+  size_t i = 0;
+#if QKIT_NATIVE_F16
+  const hn::ScalableTag<float> d;
+  const hn::Rebind<hwy::float16_t, decltype(d)> dh;
+  const size_t N = hn::Lanes(d);
+  const auto* kh = reinterpret_cast<const hwy::float16_t*>(k);
+  auto a0 = hn::Zero(d), a1 = hn::Zero(d);
+  for (; i + 2 * N <= D; i += 2 * N) {
+    a0 = hn::MulAdd(hn::LoadU(d, q + i), hn::PromoteTo(d, hn::LoadU(dh, kh + i)), a0);
+    a1 = hn::MulAdd(hn::LoadU(d, q + i + N), hn::PromoteTo(d, hn::LoadU(dh, kh + i + N)), a1);
+  }
+  for (; i + N <= D; i += N) a0 = hn::MulAdd(hn::LoadU(d, q + i), hn::PromoteTo(d, hn::LoadU(dh, kh + i)), a0);
+  sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(a0, a1)));
+#endif
+  for (; i < D; ++i) sum += q[i] * f16_to_f32(k[i]);
+  return sum;
+}
+
+// q . row for a Q8_0 row: per block, sum q * qs in a vector, then scale by d.
+inline float DotQ8Row(const float* HWY_RESTRICT q, const uint8_t* HWY_RESTRICT row, size_t D) {
+  const hn::CappedTag<float, 16> df;
+  const hn::Rebind<int32_t, decltype(df)> di;
+  const hn::Rebind<int8_t, decltype(df)> d8;
+  const size_t N = hn::Lanes(df);
+  auto acc = hn::Zero(df);
+  for (size_t b = 0; b < D / kv::kQ8Block; ++b, row += sizeof(BlockQ8_0), q += kv::kQ8Block) {
+    uint16_t h;
+    std::memcpy(&h, row, 2);
+    const auto* qs = reinterpret_cast<const int8_t*>(row + 2);
+    auto blk = hn::Zero(df);
+    for (size_t k = 0; k < kv::kQ8Block; k += N) {
+      blk = hn::MulAdd(hn::LoadU(df, q + k), hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, qs + k))), blk);
+    }
+    acc = hn::MulAdd(blk, hn::Set(df, f16_to_f32(h)), acc);
+  }
+  return hn::GetLane(hn::SumOfLanes(df, acc));
+}
+
+// acc = acc * alpha + sum_j p[j] * V_j for n f16 rows starting at v.
+inline void AccumulatePVF16(float* HWY_RESTRICT acc, float alpha, const float* HWY_RESTRICT p,
+                            const uint8_t* HWY_RESTRICT v, size_t row_bytes, size_t n, size_t D) {
+  size_t c = 0;
+#if QKIT_NATIVE_F16
+  const hn::ScalableTag<float> d;
+  const hn::Rebind<hwy::float16_t, decltype(d)> dh;
+  const size_t N = hn::Lanes(d);
+  const auto va = hn::Set(d, alpha);
+  for (; c + N <= D; c += N) {
+    auto a = hn::Mul(hn::LoadU(d, acc + c), va);
+    for (size_t j = 0; j < n; ++j) {
+      const auto* vh = reinterpret_cast<const hwy::float16_t*>(v + j * row_bytes) + c;
+      a = hn::MulAdd(hn::Set(d, p[j]), hn::PromoteTo(d, hn::LoadU(dh, vh)), a);
+    }
+    hn::StoreU(a, d, acc + c);
+  }
+#endif
+  for (; c < D; ++c) {
+    float a = acc[c] * alpha;
+    for (size_t j = 0; j < n; ++j) {
+      uint16_t h;
+      std::memcpy(&h, v + j * row_bytes + 2 * c, 2);
+      a += p[j] * f16_to_f32(h);
+    }
+    acc[c] = a;
+  }
+}
+
+// The same for Q8_0 rows; pd: scratch of n * D / 32 floats for p[j] * d[j][block].
+inline void AccumulatePVQ8(float* HWY_RESTRICT acc, float alpha, const float* HWY_RESTRICT p,
+                           const uint8_t* HWY_RESTRICT v, size_t row_bytes, size_t n, size_t D,
+                           float* HWY_RESTRICT pd) {
+  const hn::CappedTag<float, 16> df;
+  const hn::Rebind<int32_t, decltype(df)> di;
+  const hn::Rebind<int8_t, decltype(df)> d8;
+  const size_t N = hn::Lanes(df);
+  const size_t nb = D / kv::kQ8Block;
+  for (size_t j = 0; j < n; ++j)
+    for (size_t b = 0; b < nb; ++b) {
+      uint16_t h;
+      std::memcpy(&h, v + j * row_bytes + b * sizeof(BlockQ8_0), 2);
+      pd[b * n + j] = p[j] * f16_to_f32(h);
+    }
+  const auto va = hn::Set(df, alpha);
+  for (size_t b = 0; b < nb; ++b)
+    for (size_t k = 0; k < kv::kQ8Block; k += N) {
+      const size_t c = b * kv::kQ8Block + k;
+      auto a = hn::Mul(hn::LoadU(df, acc + c), va);
+      const uint8_t* qs = v + b * sizeof(BlockQ8_0) + 2 + k;
+      for (size_t j = 0; j < n; ++j) {
+        const auto x = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, reinterpret_cast<const int8_t*>(qs + j * row_bytes))));
+        a = hn::MulAdd(hn::Set(df, pd[b * n + j]), x, a);
+      }
+      hn::StoreU(a, df, acc + c);
+    }
+}
+
 struct AttnScratch {
   AlignedBuffer<float> buf;
 };
@@ -112,6 +224,9 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
   // One thread-local scratch per thread, grown on demand: no allocation in
   // the steady state of decoding.
   static thread_local AttnScratch scratch;
+  // Few rows (decode): convert K/V rows in registers where they are used.
+  // Many rows (prompt): convert each tile once into f32 and reuse it.
+  const bool fused = R <= 4 && FusedDecodeOk(job.k.type);
   const size_t words = R * (2 * D + T + 4) + 2 * T * D;
   scratch.buf.ensure(words);
   float* qs = scratch.buf.data();  // [R][D] scaled queries
@@ -152,7 +267,7 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
       PrefetchKvTile(job.k, hk, j0 + T, next);
       PrefetchKvTile(job.v, hk, j0 + T, next);
     }
-    const float* kt = KvTileF32(job.k, hk, j0, n, kbuf);
+    const float* kt = fused ? nullptr : KvTileF32(job.k, hk, j0, n, kbuf);
     const float* vt = nullptr;
     for (size_t r = 0; r < R; ++r) {
       // The part [a, b) of this tile row r sees.
@@ -162,7 +277,13 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
       if (a >= b) continue;
       float* s = sc + r * T;
       const float* qr = qs + r * D;
-      for (size_t j = a; j < b; ++j) s[j] = DotF32(qr, kt + j * D, D);
+      if (!fused) {
+        for (size_t j = a; j < b; ++j) s[j] = DotF32(qr, kt + j * D, D);
+      } else if (job.k.type == KvType::F16) {
+        for (size_t j = a; j < b; ++j) s[j] = DotF16Row(qr, job.k.row(hk, j0 + j), D);
+      } else {
+        for (size_t j = a; j < b; ++j) s[j] = DotQ8Row(qr, job.k.row(hk, j0 + j), D);
+      }
       const float tile_max = MaxRow(s + a, b - a);
       const float m_new = tile_max > m[r] ? tile_max : m[r];
       // m[r] = -inf before the first visible key: alpha = 0, acc and l are 0.
@@ -170,6 +291,15 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
       const float sum = ExpShiftedRow(s + a, 1.0f, m_new, s + a, b - a);
       l[r] = l[r] * alpha + sum;
       m[r] = m_new;
+      if (fused) {
+        const uint8_t* v0 = job.v.row(hk, j0 + a);
+        if (job.v.type == KvType::F16) {
+          AccumulatePVF16(acc + r * D, alpha, s + a, v0, job.v.row_bytes, b - a, D);
+        } else {
+          AccumulatePVQ8(acc + r * D, alpha, s + a, v0, job.v.row_bytes, b - a, D, kbuf);
+        }
+        continue;
+      }
       if (!vt) vt = KvTileF32(job.v, hk, j0, n, vbuf);
       AccumulatePV(acc + r * D, alpha, s + a, vt + a * D, b - a, D);
     }
