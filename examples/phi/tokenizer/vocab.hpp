@@ -211,8 +211,8 @@ inline Vocab::Vocab(VocabData d) {
   ranks_.reserve(d.merges.size());
   for (size_t i = 0; i < d.merges.size(); ++i) {
     const std::string& m = d.merges[i];
-    if (m.find(' ', 1) == std::string::npos) continue;
     const size_t sp = m.find(' ', 1);
+    if (sp == std::string::npos) continue;
     ranks_.emplace(m.substr(0, sp) + ' ' + m.substr(sp + 1), static_cast<int>(i));
   }
 
