@@ -1,0 +1,106 @@
+// examples/phi/bench.hpp — prompt-processing and generation speed, reported
+// like the reference engine's bench tool: ppN = N prompt tokens in one batch
+// on an empty cache, tgN = N tokens generated one at a time from an empty
+// cache; mean ± stddev of tokens/s over repetitions after one warm-up run.
+// Token ids are random (the speed does not depend on them).
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "phi/model.hpp"
+
+namespace phi {
+
+struct BenchResult {
+  double mean = 0, stddev = 0;  // tokens per second
+};
+
+inline double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Peak resident set size in bytes (VmHWM), 0 if unknown.
+inline uint64_t peak_rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+inline BenchResult bench_run(Model& m, int64_t n_prompt, int64_t n_gen, int reps) {
+  std::mt19937 rng(1234);
+  std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(m.n_vocab() - 1));
+  std::vector<float> logits(static_cast<size_t>(m.n_vocab()));
+  std::vector<double> rates;
+  for (int r = 0; r <= reps; ++r) {  // run 0 warms up
+    m.reset();
+    double t;
+    if (n_prompt > 0) {
+      std::vector<int32_t> prompt(static_cast<size_t>(n_prompt));
+      for (int32_t& x : prompt) x = tok(rng);
+      const double t0 = now_s();
+      m.eval(prompt.data(), n_prompt, logits.data());
+      t = now_s() - t0;
+      if (r > 0) rates.push_back(static_cast<double>(n_prompt) / t);
+    } else {
+      const double t0 = now_s();
+      int32_t x = tok(rng);
+      for (int64_t i = 0; i < n_gen; ++i) {
+        m.eval(&x, 1, logits.data());
+        x = tok(rng);
+      }
+      t = now_s() - t0;
+      if (r > 0) rates.push_back(static_cast<double>(n_gen) / t);
+    }
+  }
+  BenchResult b;
+  for (double x : rates) b.mean += x;
+  b.mean /= static_cast<double>(rates.size());
+  for (double x : rates) b.stddev += (x - b.mean) * (x - b.mean);
+  b.stddev = rates.size() > 1 ? std::sqrt(b.stddev / static_cast<double>(rates.size() - 1)) : 0.0;
+  return b;
+}
+
+// Matrix bytes read per generated token (every weight once; the token
+// embedding only one row) and the parameter count.
+inline void model_size(const Model& m, uint64_t& bytes, uint64_t& params, uint64_t& bytes_per_token) {
+  bytes = params = bytes_per_token = 0;
+  for (const auto& t : m.file().tensors()) {
+    bytes += t.nbytes;
+    params += t.n_elements();
+    if (t.name != "token_embd.weight" || !m.file().find_tensor("output.weight")) bytes_per_token += t.nbytes;
+  }
+}
+
+inline void run_bench(Model& m, const std::string& name, int64_t n_prompt, int64_t n_gen, int reps, int threads) {
+  uint64_t bytes, params, per_token;
+  model_size(m, bytes, params, per_token);
+  std::printf("| model | size | params | threads | test | t/s |\n|---|---:|---:|---:|---|---:|\n");
+  auto row = [&](const std::string& test, const BenchResult& b) {
+    std::printf("| %s | %.2f GiB | %.2f B | %d | %s | %.2f ± %.2f |\n", name.c_str(),
+                static_cast<double>(bytes) / (1024.0 * 1024 * 1024), static_cast<double>(params) / 1e9, threads,
+                test.c_str(), b.mean, b.stddev);
+    std::fflush(stdout);
+  };
+  if (n_prompt > 0) row("pp" + std::to_string(n_prompt), bench_run(m, n_prompt, 0, reps));
+  if (n_gen > 0) {
+    const BenchResult tg = bench_run(m, 0, n_gen, reps);
+    row("tg" + std::to_string(n_gen), tg);
+    std::printf("\ngeneration reads %.2f GB of weights per token: %.1f GB/s at %.2f tok/s\n",
+                static_cast<double>(per_token) / 1e9, static_cast<double>(per_token) * tg.mean / 1e9, tg.mean);
+  }
+  std::printf("peak resident memory: %.0f MB (file %.0f MB, KV cache %.0f MB)\n",
+              static_cast<double>(peak_rss_bytes()) / 1e6, static_cast<double>(m.file().file_size()) / 1e6,
+              static_cast<double>(m.kv_cache().bytes()) / 1e6);
+}
+
+}  // namespace phi
