@@ -212,7 +212,7 @@ int run(const Args& a) {
     std::string text = a.has_prompt ? (a.prompt_file.empty() ? a.prompt : read_text_file(a.prompt_file))
                                     : std::string("The quick brown fox");
     const std::vector<int32_t> in = tok.encode(text);
-    std::fputs(text.c_str(), stdout);
+    if (static_cast<int64_t>(in.size()) <= m.n_ctx()) std::fputs(text.c_str(), stdout);
     generate(s, in, a.n_predict);
   }
   print_timing(load_s, s.timing);
