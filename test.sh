@@ -40,7 +40,7 @@ step() {
 ctest_in() {
   local dir=$1; shift
   local log; log=$(mktemp)
-  (cd "$dir" && ctest --output-on-failure -j "$jobs" "$@") 2>&1 | tee "$log" | grep -vE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* +Passed" 
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" "$@") 2>&1 | tee "$log" | grep -vE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* +Passed|^ +Start +[0-9]+: "
   local rc=${PIPESTATUS[0]}
   local total fail skip
   total=$(sed -nE 's/.*tests? failed out of ([0-9]+).*/\1/p' "$log" | tail -1)
