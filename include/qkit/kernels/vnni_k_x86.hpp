@@ -48,20 +48,19 @@ QKIT_VNNI_TARGET inline KDecoded decode_q4_k(const uint8_t* blk) {
   KDecoded r;
   r.d = f16_scalar(blk);
   r.dm = -f16_scalar(blk + 2);
-  const uint8_t* q = blk + 4;  // 12 bytes of packed 6-bit scales and mins
-  alignas(16) uint16_t sc[8], mn[16];
-  for (int j = 0; j < 4; ++j) {
-    sc[j] = q[j] & 63;
-    const uint16_t m = q[j + 4] & 63;
-    mn[2 * j] = mn[2 * j + 1] = m;
-  }
-  for (int j = 4; j < 8; ++j) {
-    sc[j] = static_cast<uint16_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    const uint16_t m = static_cast<uint16_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    mn[2 * j] = mn[2 * j + 1] = m;
-  }
-  const __m512i scv = _mm512_castsi128_si512(_mm_load_si128(reinterpret_cast<const __m128i*>(sc)));
-  r.m16 = _mm256_load_si256(reinterpret_cast<const __m256i*>(mn));
+  // 12 bytes of packed 6-bit scales and mins -> bytes 0..7 scales, 8..15
+  // mins (the reference's 32-bit mask trick, no per-value branching).
+  uint32_t u[4];
+  std::memcpy(u, blk + 4, 12);
+  constexpr uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
+  u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4);
+  const uint32_t mins_lo = u[1] & k1;
+  u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
+  u[2] = mins_lo;
+  u[0] &= k1;
+  const __m128i sm = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
+  const __m512i scv = _mm512_castsi128_si512(_mm_cvtepu8_epi16(sm));
+  r.m16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));  // m0 m0 m1 m1 ... m7 m7
   const uint8_t* qs = blk + 16;
   const __m256i m4 = _mm256_set1_epi8(0x0f);
   for (int i = 0; i < 4; ++i) {
@@ -129,7 +128,7 @@ QKIT_VNNI_TARGET inline void rows_q8_k_act(const MatmulArgs& a, int64_t r0, int6
   constexpr size_t kBlockBytes = kQ6 ? 210 : 144;
   const QuantAct& x = *a.act;
   const int64_t nb = a.cols / 256;
-  constexpr int kC = 4;
+  constexpr int kC = 8;
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* wr = a.w + static_cast<size_t>(r) * a.row_stride;
     for (int64_t c = c0; c < c1; c += kC) {
