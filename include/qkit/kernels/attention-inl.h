@@ -95,117 +95,179 @@ inline void AccumulatePV(float* HWY_RESTRICT acc, float alpha, const float* HWY_
   }
 }
 
-// --- Decode path: few rows per task, so each K/V row is converted in
-// registers where it is used (no f32 tile buffer), keeping the loop a
-// single stream of loads the out-of-order core can overlap with the math.
+// --- Decode path: one query per task (all kR <= 4 query heads of a KV
+// head share its position), so each K/V row is converted in registers
+// once, where it is used, and feeds every row's multiply-add: no f32 tile
+// buffer, and the loop stays one stream of loads that the out-of-order
+// core overlaps with the math.
 
-// Whether the fused path handles this cache type on this target: f16 needs
+// Whether this target runs the decode path for cache type t: f16 needs
 // hardware conversion; Q8_0 needs a lane count that divides a block.
-inline bool FusedDecodeOk(KvType t) {
+inline bool DecodePathOk(KvType t) {
+  if (!kFullSimd) return false;
   if (t == KvType::F16) return QKIT_NATIVE_F16;
-  if (t == KvType::Q8_0) return kv::kQ8Block % hn::Lanes(hn::CappedTag<float, 16>()) == 0 && kFullSimd;
-  return false;
+  if (t == KvType::Q8_0) return kv::kQ8Block % hn::Lanes(hn::CappedTag<float, 16>()) == 0;
+  return true;
 }
 
-// q . row for an f16 row of D values.
-inline float DotF16Row(const float* HWY_RESTRICT q, const uint8_t* HWY_RESTRICT row, size_t D) {
-  const auto* k = reinterpret_cast<const uint16_t*>(row);
-  float sum = 0.0f;
-  size_t i = 0;
+#if HWY_TARGET != HWY_SCALAR
+// The f16 scale of a Q8_0 block as f32 (one hardware conversion if any).
+HWY_INLINE float Q8Scale(const uint8_t* blk) {
 #if QKIT_NATIVE_F16
-  const hn::ScalableTag<float> d;
-  const hn::Rebind<hwy::float16_t, decltype(d)> dh;
-  const size_t N = hn::Lanes(d);
-  const auto* kh = reinterpret_cast<const hwy::float16_t*>(k);
-  auto a0 = hn::Zero(d), a1 = hn::Zero(d);
-  for (; i + 2 * N <= D; i += 2 * N) {
-    a0 = hn::MulAdd(hn::LoadU(d, q + i), hn::PromoteTo(d, hn::LoadU(dh, kh + i)), a0);
-    a1 = hn::MulAdd(hn::LoadU(d, q + i + N), hn::PromoteTo(d, hn::LoadU(dh, kh + i + N)), a1);
-  }
-  for (; i + N <= D; i += N) a0 = hn::MulAdd(hn::LoadU(d, q + i), hn::PromoteTo(d, hn::LoadU(dh, kh + i)), a0);
-  sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(a0, a1)));
+  const hn::CappedTag<float, 1> d1;
+  const hn::Rebind<hwy::float16_t, decltype(d1)> dh1;
+  return hn::GetLane(hn::PromoteTo(d1, hn::LoadU(dh1, reinterpret_cast<const hwy::float16_t*>(blk))));
+#else
+  uint16_t h;
+  std::memcpy(&h, blk, 2);
+  return f16_to_f32(h);
 #endif
-  for (; i < D; ++i) sum += q[i] * f16_to_f32(k[i]);
-  return sum;
 }
 
-// q . row for a Q8_0 row: per block, sum q * qs in a vector, then scale by d.
-inline float DotQ8Row(const float* HWY_RESTRICT q, const uint8_t* HWY_RESTRICT row, size_t D) {
-  const hn::CappedTag<float, 16> df;
-  const hn::Rebind<int32_t, decltype(df)> di;
-  const hn::Rebind<int8_t, decltype(df)> d8;
-  const size_t N = hn::Lanes(df);
-  auto acc = hn::Zero(df);
-  for (size_t b = 0; b < D / kv::kQ8Block; ++b, row += sizeof(BlockQ8_0), q += kv::kQ8Block) {
+// Values [i, i + Lanes(d)) of a cache row as f32. For Q8_0, Lanes(d)
+// divides 32, so a chunk never straddles two blocks.
+template <KvType kT, class D>
+HWY_INLINE hn::Vec<D> RowChunk(D d, const uint8_t* row, size_t i) {
+  if constexpr (kT == KvType::F32) {
+    return hn::LoadU(d, reinterpret_cast<const float*>(row) + i);
+  } else if constexpr (kT == KvType::F16) {
+#if QKIT_NATIVE_F16
+    const hn::Rebind<hwy::float16_t, D> dh;
+    return hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(row) + i));
+#else
+    (void)row;
+    (void)i;
+    return hn::Zero(d);  // never called: DecodePathOk is false
+#endif
+  } else {
+    const hn::Rebind<int32_t, D> di;
+    const hn::Rebind<int8_t, D> d8;
+    const uint8_t* blk = row + (i / kv::kQ8Block) * sizeof(BlockQ8_0);
+    const auto* qs = reinterpret_cast<const int8_t*>(blk + 2) + i % kv::kQ8Block;
+    return hn::Mul(hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(d8, qs))), hn::Set(d, Q8Scale(blk)));
+  }
+}
+
+// Value i of a cache row (the scalar tail of f32/f16 rows).
+template <KvType kT>
+HWY_INLINE float RowValue(const uint8_t* row, size_t i) {
+  if constexpr (kT == KvType::F32) {
+    float f;
+    std::memcpy(&f, row + 4 * i, 4);
+    return f;
+  } else if constexpr (kT == KvType::F16) {
     uint16_t h;
-    std::memcpy(&h, row, 2);
-    const auto* qs = reinterpret_cast<const int8_t*>(row + 2);
-    auto blk = hn::Zero(df);
-    for (size_t k = 0; k < kv::kQ8Block; k += N) {
-      blk = hn::MulAdd(hn::LoadU(df, q + k), hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, qs + k))), blk);
-    }
-    acc = hn::MulAdd(blk, hn::Set(df, f16_to_f32(h)), acc);
-  }
-  return hn::GetLane(hn::SumOfLanes(df, acc));
-}
-
-// acc = acc * alpha + sum_j p[j] * V_j for n f16 rows starting at v.
-inline void AccumulatePVF16(float* HWY_RESTRICT acc, float alpha, const float* HWY_RESTRICT p,
-                            const uint8_t* HWY_RESTRICT v, size_t row_bytes, size_t n, size_t D) {
-  size_t c = 0;
-#if QKIT_NATIVE_F16
-  const hn::ScalableTag<float> d;
-  const hn::Rebind<hwy::float16_t, decltype(d)> dh;
-  const size_t N = hn::Lanes(d);
-  const auto va = hn::Set(d, alpha);
-  for (; c + N <= D; c += N) {
-    auto a = hn::Mul(hn::LoadU(d, acc + c), va);
-    for (size_t j = 0; j < n; ++j) {
-      const auto* vh = reinterpret_cast<const hwy::float16_t*>(v + j * row_bytes) + c;
-      a = hn::MulAdd(hn::Set(d, p[j]), hn::PromoteTo(d, hn::LoadU(dh, vh)), a);
-    }
-    hn::StoreU(a, d, acc + c);
-  }
-#endif
-  for (; c < D; ++c) {
-    float a = acc[c] * alpha;
-    for (size_t j = 0; j < n; ++j) {
-      uint16_t h;
-      std::memcpy(&h, v + j * row_bytes + 2 * c, 2);
-      a += p[j] * f16_to_f32(h);
-    }
-    acc[c] = a;
+    std::memcpy(&h, row + 2 * i, 2);
+    return f16_to_f32(h);
+  } else {
+    const uint8_t* blk = row + (i / kv::kQ8Block) * sizeof(BlockQ8_0);
+    return Q8Scale(blk) * static_cast<float>(static_cast<int8_t>(blk[2 + i % kv::kQ8Block]));
   }
 }
 
-// The same for Q8_0 rows; pd: scratch of n * D / 32 floats for p[j] * d[j][block].
-inline void AccumulatePVQ8(float* HWY_RESTRICT acc, float alpha, const float* HWY_RESTRICT p,
-                           const uint8_t* HWY_RESTRICT v, size_t row_bytes, size_t n, size_t D,
-                           float* HWY_RESTRICT pd) {
-  const hn::CappedTag<float, 16> df;
-  const hn::Rebind<int32_t, decltype(df)> di;
-  const hn::Rebind<int8_t, decltype(df)> d8;
-  const size_t N = hn::Lanes(df);
-  const size_t nb = D / kv::kQ8Block;
-  for (size_t j = 0; j < n; ++j)
-    for (size_t b = 0; b < nb; ++b) {
-      uint16_t h;
-      std::memcpy(&h, v + j * row_bytes + b * sizeof(BlockQ8_0), 2);
-      pd[b * n + j] = p[j] * f16_to_f32(h);
+// Rows r < kR are the query heads hk * g + r of query i. scratch holds
+// 2 * kR * D + kR * kAttnKvTile floats.
+template <KvType kT, size_t kR>
+inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, float* scratch) {
+  const hn::CappedTag<float, 16> d;
+  const size_t N = hn::Lanes(d), D = job.head_dim, nv = D / N * N;
+  constexpr size_t T = kAttnKvTile;
+  float* qs = scratch;          // [kR][D] scaled queries
+  float* acc = qs + kR * D;     // [kR][D]
+  float* sc = acc + kR * D;     // [kR][T] scores, then weights
+  float m[kR], l[kR], alpha[kR];
+  for (size_t r = 0; r < kR; ++r) {
+    const float* qr = job.q + i * job.q_stride + (hk * kR + r) * D;
+    for (size_t c = 0; c < D; ++c) qs[r * D + c] = qr[c] * job.scale;
+    std::memset(acc + r * D, 0, D * sizeof(float));
+    m[r] = -HUGE_VALF;
+    l[r] = 0.0f;
+  }
+  const int64_t len = static_cast<int64_t>(job.k.length), pos = job.q_pos[i];
+  int64_t hi = job.causal ? (pos + 1 < len ? pos + 1 : len) : len;
+  int64_t lo = job.window ? pos - static_cast<int64_t>(job.window) + 1 : 0;
+  if (lo < 0) lo = 0;
+  for (int64_t j0 = lo; j0 < hi; j0 += static_cast<int64_t>(T)) {
+    const size_t n = static_cast<size_t>(hi - j0 < static_cast<int64_t>(T) ? hi - j0 : static_cast<int64_t>(T));
+    if (j0 + static_cast<int64_t>(T) < hi) {
+      const size_t next = static_cast<size_t>(hi - j0) - T < T ? static_cast<size_t>(hi - j0) - T : T;
+      PrefetchKvTile(job.k, hk, static_cast<size_t>(j0) + T, next);
+      PrefetchKvTile(job.v, hk, static_cast<size_t>(j0) + T, next);
     }
-  const auto va = hn::Set(df, alpha);
-  for (size_t b = 0; b < nb; ++b)
-    for (size_t k = 0; k < kv::kQ8Block; k += N) {
-      const size_t c = b * kv::kQ8Block + k;
-      auto a = hn::Mul(hn::LoadU(df, acc + c), va);
-      const uint8_t* qs = v + b * sizeof(BlockQ8_0) + 2 + k;
-      for (size_t j = 0; j < n; ++j) {
-        const auto x = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, reinterpret_cast<const int8_t*>(qs + j * row_bytes))));
-        a = hn::MulAdd(hn::Set(df, pd[b * n + j]), x, a);
+    // Scores: each key chunk is converted once and used by every row.
+    for (size_t j = 0; j < n; ++j) {
+      const uint8_t* row = job.k.row(hk, static_cast<size_t>(j0) + j);
+      auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+      for (size_t c = 0; c < nv; c += N) {
+        const auto x = RowChunk<kT>(d, row, c);
+        a0 = hn::MulAdd(hn::LoadU(d, qs + c), x, a0);
+        if constexpr (kR > 1) a1 = hn::MulAdd(hn::LoadU(d, qs + D + c), x, a1);
+        if constexpr (kR > 2) a2 = hn::MulAdd(hn::LoadU(d, qs + 2 * D + c), x, a2);
+        if constexpr (kR > 3) a3 = hn::MulAdd(hn::LoadU(d, qs + 3 * D + c), x, a3);
       }
-      hn::StoreU(a, df, acc + c);
+      sc[j] = hn::GetLane(hn::SumOfLanes(d, a0));
+      if constexpr (kR > 1) sc[T + j] = hn::GetLane(hn::SumOfLanes(d, a1));
+      if constexpr (kR > 2) sc[2 * T + j] = hn::GetLane(hn::SumOfLanes(d, a2));
+      if constexpr (kR > 3) sc[3 * T + j] = hn::GetLane(hn::SumOfLanes(d, a3));
+      for (size_t c = nv; c < D; ++c) {
+        const float x = RowValue<kT>(row, c);
+        for (size_t r = 0; r < kR; ++r) sc[r * T + j] += qs[r * D + c] * x;
+      }
     }
+    // Online softmax, row by row.
+    for (size_t r = 0; r < kR; ++r) {
+      float* s = sc + r * T;
+      const float tile_max = MaxRow(s, n);
+      const float m_new = tile_max > m[r] ? tile_max : m[r];
+      alpha[r] = m[r] == -HUGE_VALF ? 0.0f : std::exp(m[r] - m_new);
+      l[r] = l[r] * alpha[r] + ExpShiftedRow(s, 1.0f, m_new, s, n);
+      m[r] = m_new;
+    }
+    // acc = acc * alpha + P V, each value chunk converted once for all rows.
+    const uint8_t* v0 = job.v.row(hk, static_cast<size_t>(j0));
+    const size_t vb = job.v.row_bytes;
+    for (size_t c = 0; c < nv; c += N) {
+      auto a0 = hn::Mul(hn::LoadU(d, acc + c), hn::Set(d, alpha[0]));
+      auto a1 = a0, a2 = a0, a3 = a0;
+      if constexpr (kR > 1) a1 = hn::Mul(hn::LoadU(d, acc + D + c), hn::Set(d, alpha[1]));
+      if constexpr (kR > 2) a2 = hn::Mul(hn::LoadU(d, acc + 2 * D + c), hn::Set(d, alpha[2]));
+      if constexpr (kR > 3) a3 = hn::Mul(hn::LoadU(d, acc + 3 * D + c), hn::Set(d, alpha[3]));
+      for (size_t j = 0; j < n; ++j) {
+        const auto x = RowChunk<kT>(d, v0 + j * vb, c);
+        a0 = hn::MulAdd(hn::Set(d, sc[j]), x, a0);
+        if constexpr (kR > 1) a1 = hn::MulAdd(hn::Set(d, sc[T + j]), x, a1);
+        if constexpr (kR > 2) a2 = hn::MulAdd(hn::Set(d, sc[2 * T + j]), x, a2);
+        if constexpr (kR > 3) a3 = hn::MulAdd(hn::Set(d, sc[3 * T + j]), x, a3);
+      }
+      hn::StoreU(a0, d, acc + c);
+      if constexpr (kR > 1) hn::StoreU(a1, d, acc + D + c);
+      if constexpr (kR > 2) hn::StoreU(a2, d, acc + 2 * D + c);
+      if constexpr (kR > 3) hn::StoreU(a3, d, acc + 3 * D + c);
+    }
+    for (size_t c = nv; c < D; ++c)
+      for (size_t r = 0; r < kR; ++r) {
+        float a = acc[r * D + c] * alpha[r];
+        for (size_t j = 0; j < n; ++j) a += sc[r * T + j] * RowValue<kT>(v0 + j * vb, c);
+        acc[r * D + c] = a;
+      }
+  }
+  for (size_t r = 0; r < kR; ++r) {
+    float* o = job.out + i * job.out_stride + (hk * kR + r) * D;
+    const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;  // no visible key: zeros
+    for (size_t c = 0; c < D; ++c) o[c] = acc[r * D + c] * inv;
+  }
 }
+
+template <KvType kT>
+inline void DecodeTaskRows(const AttentionJob& job, size_t hk, size_t i, size_t g, float* scratch) {
+  switch (g) {
+    case 1: return DecodeTask<kT, 1>(job, hk, i, scratch);
+    case 2: return DecodeTask<kT, 2>(job, hk, i, scratch);
+    case 3: return DecodeTask<kT, 3>(job, hk, i, scratch);
+    default: return DecodeTask<kT, 4>(job, hk, i, scratch);
+  }
+}
+#endif  // HWY_TARGET != HWY_SCALAR
 
 struct AttnScratch {
   AlignedBuffer<float> buf;
@@ -224,11 +286,19 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
   // One thread-local scratch per thread, grown on demand: no allocation in
   // the steady state of decoding.
   static thread_local AttnScratch scratch;
-  // Few rows (decode): convert K/V rows in registers where they are used.
-  // Many rows (prompt): convert each tile once into f32 and reuse it.
-  const bool fused = R <= 4 && FusedDecodeOk(job.k.type);
   const size_t words = R * (2 * D + T + 4) + 2 * T * D;
   scratch.buf.ensure(words);
+#if HWY_TARGET != HWY_SCALAR
+  // One query (decode): rows converted in registers, see DecodeTask.
+  // Several (prompt): each tile converted once into f32 and reused below.
+  if (q1 - q0 == 1 && g <= 4 && DecodePathOk(job.k.type)) {
+    switch (job.k.type) {
+      case KvType::F32: return DecodeTaskRows<KvType::F32>(job, hk, q0, g, scratch.buf.data());
+      case KvType::F16: return DecodeTaskRows<KvType::F16>(job, hk, q0, g, scratch.buf.data());
+      case KvType::Q8_0: return DecodeTaskRows<KvType::Q8_0>(job, hk, q0, g, scratch.buf.data());
+    }
+  }
+#endif
   float* qs = scratch.buf.data();  // [R][D] scaled queries
   float* acc = qs + R * D;         // [R][D]
   float* sc = acc + R * D;         // [R][T] scores, then weights
@@ -267,7 +337,7 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
       PrefetchKvTile(job.k, hk, j0 + T, next);
       PrefetchKvTile(job.v, hk, j0 + T, next);
     }
-    const float* kt = fused ? nullptr : KvTileF32(job.k, hk, j0, n, kbuf);
+    const float* kt = KvTileF32(job.k, hk, j0, n, kbuf);
     const float* vt = nullptr;
     for (size_t r = 0; r < R; ++r) {
       // The part [a, b) of this tile row r sees.
@@ -277,13 +347,7 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
       if (a >= b) continue;
       float* s = sc + r * T;
       const float* qr = qs + r * D;
-      if (!fused) {
-        for (size_t j = a; j < b; ++j) s[j] = DotF32(qr, kt + j * D, D);
-      } else if (job.k.type == KvType::F16) {
-        for (size_t j = a; j < b; ++j) s[j] = DotF16Row(qr, job.k.row(hk, j0 + j), D);
-      } else {
-        for (size_t j = a; j < b; ++j) s[j] = DotQ8Row(qr, job.k.row(hk, j0 + j), D);
-      }
+      for (size_t j = a; j < b; ++j) s[j] = DotF32(qr, kt + j * D, D);
       const float tile_max = MaxRow(s + a, b - a);
       const float m_new = tile_max > m[r] ? tile_max : m[r];
       // m[r] = -inf before the first visible key: alpha = 0, acc and l are 0.
@@ -291,15 +355,6 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
       const float sum = ExpShiftedRow(s + a, 1.0f, m_new, s + a, b - a);
       l[r] = l[r] * alpha + sum;
       m[r] = m_new;
-      if (fused) {
-        const uint8_t* v0 = job.v.row(hk, j0 + a);
-        if (job.v.type == KvType::F16) {
-          AccumulatePVF16(acc + r * D, alpha, s + a, v0, job.v.row_bytes, b - a, D);
-        } else {
-          AccumulatePVQ8(acc + r * D, alpha, s + a, v0, job.v.row_bytes, b - a, D, kbuf);
-        }
-        continue;
-      }
       if (!vt) vt = KvTileF32(job.v, hk, j0, n, vbuf);
       AccumulatePV(acc + r * D, alpha, s + a, vt + a * D, b - a, D);
     }
