@@ -31,6 +31,7 @@ inline constexpr int64_t kQ8KBlock = 256;
 //   sums  + c * blk_stride + b : Q8_0/Q8_1: sum of the block's quants
 //   s     + c * blk_stride + b : Q8_1: f16-rounded d * sum, as f32
 //   bsums + c * bsum_stride    : Q8_K: sums of 16 quants (K / 16 of them)
+//   bsums32 + c * bsum_stride / 2 : Q8_K: sums of 32 quants (K / 32 of them)
 //   xf    + c * xf_stride      : dequantized values d * q (or, for float
 //                                weights, x rounded through the pair format),
 //                                only for kernels that work in f32
@@ -46,6 +47,8 @@ struct QuantAct {
   size_t blk_stride = 0;
   const int16_t* bsums = nullptr;
   size_t bsum_stride = 0;
+  const int16_t* bsums32 = nullptr;  // Q8_K: sums of 32 quants (K / 32), stride bsum_stride / 2
+
   const float* xf = nullptr;
   size_t xf_stride = 0;
 };
@@ -56,22 +59,64 @@ enum class WeightLayout : uint32_t {
   kInterleaved16 = 1,  // groups of 16 rows, see repack.hpp
 };
 
-// Row r (0..15) of a 16-row interleaved group (repack.hpp) back in GGUF
-// layout: nb blocks of Q8_0 or Q4_0 into out.
-inline void unpack_interleaved_row(Format f, const uint8_t* group, int r, int64_t nb, uint8_t* out) {
+// The 16-row interleaved layouts of repack.hpp. Per group and block
+// (Q8_0/Q4_0: 32 values; Q4_K: 256), in bytes:
+//   Q8_0 / Q4_0: f16 d[16] | chunks of 64 bytes, chunk j = row r's quant
+//                bytes 4j..4j+3 at 4r (Q8_0 stored ^ 0x80: unsigned)
+//   Q4_K:        f16 d[16] | f16 dmin[16] | packed scale bytes 0-3, 4-7,
+//                8-11 of the 16 rows (3 x 64) | 32 chunks of 64 bytes,
+//                chunk 8i + t = row r's qs bytes 32i + 4t .. + 3 at 4r
+// Same size as the 16 GGUF blocks. interleave_block writes one group block
+// from 16 GGUF blocks; deinterleave_block restores block r.
+inline bool has_interleaved_layout(Format f) {
+  return f == Format::Q8_0 || f == Format::Q4_0 || f == Format::Q4_K;
+}
+
+inline void interleave_block(Format f, const uint8_t* const src[16], uint8_t* dst) {
+  if (f == Format::Q4_K) {
+    for (int r = 0; r < 16; ++r) {
+      std::memcpy(dst + 2 * r, src[r], 2);
+      std::memcpy(dst + 32 + 2 * r, src[r] + 2, 2);
+      for (int u = 0; u < 3; ++u) std::memcpy(dst + 64 + 64 * u + 4 * r, src[r] + 4 + 4 * u, 4);
+      for (int c = 0; c < 32; ++c) std::memcpy(dst + 256 + 64 * c + 4 * r, src[r] + 16 + 4 * c, 4);
+    }
+    return;
+  }
   const bool q8 = f == Format::Q8_0;
-  const size_t bb = q8 ? 34 : 18;
   const int chunks = q8 ? 8 : 4;
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* gb = group + static_cast<size_t>(b) * bb * 16;
-    uint8_t* blk = out + static_cast<size_t>(b) * bb;
-    std::memcpy(blk, gb + 2 * r, 2);
+  for (int r = 0; r < 16; ++r) {
+    std::memcpy(dst + 2 * r, src[r], 2);
     for (int j = 0; j < chunks; ++j)
       for (int i = 0; i < 4; ++i) {
-        const uint8_t v = gb[32 + 64 * j + 4 * r + i];
-        blk[2 + 4 * j + i] = q8 ? static_cast<uint8_t>(v ^ 0x80) : v;
+        const uint8_t v = src[r][2 + 4 * j + i];
+        dst[32 + 64 * j + 4 * r + i] = q8 ? static_cast<uint8_t>(v ^ 0x80) : v;
       }
   }
+}
+
+inline void deinterleave_block(Format f, const uint8_t* gb, int r, uint8_t* blk) {
+  if (f == Format::Q4_K) {
+    std::memcpy(blk, gb + 2 * r, 2);
+    std::memcpy(blk + 2, gb + 32 + 2 * r, 2);
+    for (int u = 0; u < 3; ++u) std::memcpy(blk + 4 + 4 * u, gb + 64 + 64 * u + 4 * r, 4);
+    for (int c = 0; c < 32; ++c) std::memcpy(blk + 16 + 4 * c, gb + 256 + 64 * c + 4 * r, 4);
+    return;
+  }
+  const bool q8 = f == Format::Q8_0;
+  const int chunks = q8 ? 8 : 4;
+  std::memcpy(blk, gb + 2 * r, 2);
+  for (int j = 0; j < chunks; ++j)
+    for (int i = 0; i < 4; ++i) {
+      const uint8_t v = gb[32 + 64 * j + 4 * r + i];
+      blk[2 + 4 * j + i] = q8 ? static_cast<uint8_t>(v ^ 0x80) : v;
+    }
+}
+
+// Row r (0..15) of an interleaved group back in GGUF layout (nb blocks).
+inline void unpack_interleaved_row(Format f, const uint8_t* group, int r, int64_t nb, uint8_t* out) {
+  const FormatInfo& fi = kFormatInfo[format_index(f)];
+  for (int64_t b = 0; b < nb; ++b)
+    deinterleave_block(f, group + static_cast<size_t>(b) * fi.block_bytes * 16, r, out + static_cast<size_t>(b) * fi.block_bytes);
 }
 
 // One call of a per-target matmul kernel: rows [row_begin, row_end) of

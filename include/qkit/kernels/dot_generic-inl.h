@@ -80,7 +80,7 @@ inline void MatmulGeneric(const MatmulArgs& a, int64_t r0, int64_t r1) {
   auto row_ptr = [&](int64_t r) -> const uint8_t* {
     if (!interleaved) return a.w + static_cast<size_t>(r) * a.row_stride;
     unpack_interleaved_row(F, a.w + static_cast<size_t>(r / 16) * a.row_stride, static_cast<int>(r % 16),
-                           a.cols / 32, rowbuf.data());
+                           a.cols / static_cast<int64_t>(format_info(F).block_size), rowbuf.data());
     return rowbuf.data();
   };
   for (int64_t g = r0; g < r1; g += kGenericRowGroup) {

@@ -7,8 +7,9 @@
 //   gemv_q4_0_q8_0 / gemm_q4_0_q8_0_1x4   idem
 //   gemv_q8_0_q8_0_16x1 / gemm_q8_0_q8_0_16x4  idem, 16-row interleaved weights
 //   gemv_q4_0_q8_0_16x1 / gemm_q4_0_q8_0_16x4  (repack.hpp): vnni_repack_x86.hpp
-//   gemv_q4_k_q8_k / gemm_q4_k_q8_k_1x4   AVX3(+_DL) with vnni: vnni_k_x86.hpp
-//   gemv_q6_k_q8_k / gemm_q6_k_q8_k_1x4   idem
+//   gemv_q4_k_q8_k / gemm_q4_k_q8_k_1x8   AVX3(+_DL) with vnni: vnni_k_x86.hpp
+//   gemv_q6_k_q8_k / gemm_q6_k_q8_k_1x8   idem
+//   gemv_q4_k_q8_k_16x1 / gemm_q4_k_q8_k_16x4  interleaved Q4_K: vnni_repack_k_x86.hpp
 //   gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x1   other targets: dot_q8_0-inl.h (Highway
 //   gemv_q4_0_q8_0 / gemm_q4_0_q8_0_1x1   widening multiply; Arm sdot: neon_dot.hpp)
 //   gemv_<w>_f32  / gemm_<w>_f32_16x1    every other (format, target): f32
@@ -29,6 +30,7 @@
 #include "qkit/kernels/dot_generic-inl.h"
 #include "qkit/kernels/dot_q8_0-inl.h"
 #include "qkit/kernels/vnni_k_x86.hpp"
+#include "qkit/kernels/vnni_repack_k_x86.hpp"
 #include "qkit/kernels/vnni_repack_x86.hpp"
 #include "qkit/kernels/vnni_x86.hpp"
 
@@ -72,6 +74,12 @@ inline void Matmul(const MatmulArgs& a) {
         if constexpr (F == Format::Q4_0 || F == Format::Q8_0) {
           if (a.layout == WeightLayout::kInterleaved16) {
             vnni::interleaved_q8_0_act<F == Format::Q4_0>(a, a.row_begin, a.row_end, c0, c1);
+            continue;
+          }
+        }
+        if constexpr (F == Format::Q4_K) {
+          if (a.layout == WeightLayout::kInterleaved16) {
+            vnni::interleaved_q4_k(a, a.row_begin, a.row_end, c0, c1);
             continue;
           }
         }

@@ -47,7 +47,7 @@ struct MatmulWorkspace {
   AlignedBuffer<int8_t> qs;
   AlignedBuffer<float> d, s, xf;
   AlignedBuffer<int32_t> sums;
-  AlignedBuffer<int16_t> bsums;
+  AlignedBuffer<int16_t> bsums, bsums32;
   AlignedBuffer<uint16_t> half;
 };
 
@@ -65,7 +65,7 @@ inline void check_matmul(const char* op, const WeightView& W, const float* x, in
           "): K = ", W.cols, " is not a multiple of the ", fi.name, " block size ", fi.block_size);
   const uint64_t rb = row_bytes(W.format, static_cast<uint64_t>(W.cols));
   if (W.layout == WeightLayout::kInterleaved16) {
-    require(W.format == Format::Q8_0 || W.format == Format::Q4_0, op, ": weights [", W.rows, " x ", W.cols, "] (",
+    require(kernels::has_interleaved_layout(W.format), op, ": weights [", W.rows, " x ", W.cols, "] (",
             fi.name, "): no interleaved layout for this format");
     require(W.row_stride == rb * 16, op, ": weights [", W.rows, " x ", W.cols, "] (", fi.name,
             ", interleaved): group stride ", W.row_stride, " is not 16 rows (", rb * 16, " bytes)");
@@ -135,7 +135,10 @@ inline kernels::QuantAct prepare_activations(Format wf, bool quantized, const fl
   ws.d.ensure(static_cast<size_t>(n) * a.blk_stride);
   ws.sums.ensure(static_cast<size_t>(n) * a.blk_stride);
   if (pair == Format::Q8_1) ws.s.ensure(static_cast<size_t>(n) * a.blk_stride);
-  if (k_pair) ws.bsums.ensure(static_cast<size_t>(n) * a.bsum_stride);
+  if (k_pair) {
+    ws.bsums.ensure(static_cast<size_t>(n) * a.bsum_stride);
+    ws.bsums32.ensure(static_cast<size_t>(n) * a.bsum_stride / 2);
+  }
   if (!quantized) ws.xf.ensure(static_cast<size_t>(n) * nk);
   const auto column = QKIT_DISPATCH(act_kernel_column);
   for_columns([&](int64_t c) {
@@ -145,6 +148,12 @@ inline kernels::QuantAct prepare_activations(Format wf, bool quantized, const fl
     column(pair, X + cc * nk, K, qs, d, ws.sums.data() + cc * a.blk_stride,
            pair == Format::Q8_1 ? ws.s.data() + cc * a.blk_stride : nullptr,
            k_pair ? ws.bsums.data() + cc * a.bsum_stride : nullptr);
+    if (k_pair) {
+      // Sums of 32 quants (pairs of bsums), for the interleaved Q4_K kernel.
+      const int16_t* b16 = ws.bsums.data() + cc * a.bsum_stride;
+      int16_t* b32 = ws.bsums32.data() + cc * a.bsum_stride / 2;
+      for (size_t i = 0; i < nk / 32; ++i) b32[i] = static_cast<int16_t>(b16[2 * i] + b16[2 * i + 1]);
+    }
     if (!quantized) {
       // The f32 path works on the dequantized activations d * q.
       float* xf = ws.xf.data() + cc * nk;
@@ -157,6 +166,7 @@ inline kernels::QuantAct prepare_activations(Format wf, bool quantized, const fl
   a.sums = ws.sums.data();
   a.s = pair == Format::Q8_1 ? ws.s.data() : nullptr;
   a.bsums = k_pair ? ws.bsums.data() : nullptr;
+  a.bsums32 = k_pair ? ws.bsums32.data() : nullptr;
   if (!quantized) {
     a.xf = ws.xf.data();
     a.xf_stride = nk;
