@@ -1,5 +1,7 @@
 // bench_quant — codec throughput against this machine's read bandwidth
 // (bench/limits.hpp, measured in the same run), one core:
+//   read/1_thread               the baseline: limits.hpp's streaming read,
+//                               timed like the rest (see BM_read).
 //   dequant/<format>/<target>   dispatched dequantize_rows with the target
 //                               forced: f32 GB/s written, and that as a
 //                               fraction of one core's read bandwidth
@@ -93,6 +95,20 @@ void BM_dequant(benchmark::State& state, Format f, int64_t target) {
   state.counters["read_bw_GB/s"] = read_gbps;
 }
 
+// The baseline for the ratios in docs/benchmarks.md: limits.hpp's
+// STREAM-like read over 256 MiB, as a benchmark, so it is timed like the
+// others (CPU seconds) in the same run. limits.hpp's own figure (wall
+// clock, counter read_bw_GB/s) drops far below the true bandwidth when the
+// machine is shared.
+void BM_read(benchmark::State& state) {
+  const size_t words = (size_t(256) << 20) / 8;
+  AlignedBuffer<uint64_t> buf{words};
+  for (size_t i = 0; i < words; ++i) buf.data()[i] = i;
+  for (auto _ : state) benchmark::DoNotOptimize(bench::detail::read_sum(buf.data(), words));
+  state.counters["GB/s"] = benchmark::Counter(double(words) * 8 * double(state.iterations()) / 1e9,
+                                              benchmark::Counter::kIsRate);
+}
+
 void BM_quantize(benchmark::State& state, Format f, bool with_imatrix) {
   const double read_gbps = bench::machine_limits().read(1);
   const int64_t rows = 16;
@@ -131,6 +147,7 @@ void BM_act(benchmark::State& state, Format pair, int64_t target) {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   const auto targets = cpu::supported_targets();
+  benchmark::RegisterBenchmark("read/1_thread", BM_read)->Unit(benchmark::kMillisecond)->MinTime(0.5);
   for (const FormatInfo& fi : kFormatInfo) {
     if (!format_has_codec(fi.format)) continue;
     for (int64_t t : targets) {
