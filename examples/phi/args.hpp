@@ -31,6 +31,7 @@ options:
       --top-p P           top-p (default 0.95; 1: off)
       --seed S            sampler seed (default: from the clock)
       --dump-logits FILE  write the logits of every evaluated position (.logits layout; does not stop at EOS)
+      --no-repack         keep Q4_0/Q8_0/Q4_K weights in the file's row layout (default: interleave at load)
       --ref-numerics      round attention, GELU and norms as the reference engine does (slower; for comparisons)
       --bench             benchmark: -p prompt tokens (pp), -n generated tokens (tg), -r repetitions
   -r, --repetitions N     benchmark repetitions (default 3)
@@ -40,7 +41,7 @@ options:
 
 struct Args {
   std::string model, prompt, prompt_file, dump_logits, make_model, make_type = "Q4_0", out;
-  bool has_prompt = false, chat = false, bench = false, ref_numerics = false;
+  bool has_prompt = false, chat = false, bench = false, ref_numerics = false, no_repack = false;
   int64_t n_predict = 128, n_ctx = 0;
   int threads = 0, repetitions = 3;
   bool n_set = false, p_set = false, seed_set = false;
@@ -105,6 +106,8 @@ inline Args parse_args(int argc, char** argv) {
       a.seed_set = true;
     } else if (o == "--dump-logits") {
       a.dump_logits = value(o);
+    } else if (o == "--no-repack") {
+      a.no_repack = true;
     } else if (o == "--ref-numerics") {
       a.ref_numerics = true;
     } else if (o == "--bench") {

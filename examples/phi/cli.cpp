@@ -147,6 +147,7 @@ int run(const Args& a) {
   phi::ModelOptions mo;
   mo.n_threads = threads;
   mo.cache_type = phi::kv_type_from_name(a.cache_type);
+  mo.repack = !a.no_repack;
   mo.numerics = a.ref_numerics ? phi::Numerics::Reference : phi::Numerics::Fast;
   int64_t bench_p = 512, bench_n = a.n_set ? a.n_predict : 128;
   if (a.bench) {
@@ -172,7 +173,7 @@ int run(const Args& a) {
     phi::make_model(phi::model_spec("demo"), "Q8_0", w, threads);
     demo_bytes = w.write_to_memory();
     model = std::make_unique<phi::Model>(
-        qkit::gguf::File::from_memory(demo_bytes.data(), demo_bytes.size(), "built-in demo model"), mo);
+        qkit::gguf::File::from_memory(demo_bytes.data(), demo_bytes.size(), "built-in demo model"), mo, false);
     name = "demo (random weights)";
   } else {
     struct stat st {};

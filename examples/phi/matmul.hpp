@@ -20,6 +20,7 @@ inline qkit::WeightView weight_view(const Matrix& W) {
   v.rows = W.rows;
   v.cols = W.cols;
   v.row_stride = W.row_stride;
+  v.layout = W.layout;
   return v;
 }
 

@@ -50,6 +50,7 @@ struct ModelOptions {
   int n_threads = 0;     // 0: all hardware threads
   int64_t n_batch = 512;  // prompt tokens per forward pass
   Numerics numerics = Numerics::Fast;
+  bool repack = true;  // interleave Q4_0 / Q8_0 / Q4_K matrices for the fast kernels
 };
 
 inline qkit::KvType kv_type_from_name(const std::string& s) {
@@ -62,9 +63,12 @@ inline qkit::KvType kv_type_from_name(const std::string& s) {
 class Model {
  public:
   explicit Model(const std::string& path, const ModelOptions& opt = {})
-      : Model(qkit::gguf::File::open(path), opt) {}
+      : Model(qkit::gguf::File::open(path), opt, true) {}
 
-  Model(qkit::gguf::File file, const ModelOptions& opt) : file_(std::move(file)), opt_(opt) {
+  // from_mapping: file views a read-only mapping of its own, whose pages
+  // may be released once repacked (not a caller's buffer).
+  Model(qkit::gguf::File file, const ModelOptions& opt, bool from_mapping = false)
+      : file_(std::move(file)), opt_(opt) {
     hp_ = hparams_from_gguf(file_);
     w_ = load_weights(file_, hp_);
     hp_.n_vocab = w_.token_embd.rows;
@@ -82,6 +86,7 @@ class Model {
     kc.type = opt.cache_type;
     kv_ = std::make_unique<qkit::KvCache>(kc);
     pool_ = std::make_unique<qkit::ThreadPool>(opt.n_threads);
+    if (opt.repack) repack_weights(w_, from_mapping, pool_.get());
   }
 
   const HParams& hparams() const { return hp_; }

@@ -17,24 +17,31 @@
 #include <string>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "phi/hparams.hpp"
 #include "qkit/base/error.hpp"
 #include "qkit/gguf/reader.hpp"
+#include "qkit/kernels/repack.hpp"
 #include "qkit/quant/format.hpp"
 #include "qkit/quant/registry.hpp"
 
 namespace phi {
 
-// rows x cols weights, row r at data + r * row_stride (GGUF: ne[0] = cols).
-// y = W x maps cols inputs to rows outputs.
+// rows x cols weights, row r at data + r * row_stride (GGUF: ne[0] = cols),
+// or, once repacked, 16-row groups row_stride bytes apart (qkit/kernels/
+// repack.hpp). y = W x maps cols inputs to rows outputs.
 struct Matrix {
   qkit::Format format = qkit::Format::F32;
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
   size_t row_stride = 0;
+  qkit::WeightLayout layout = qkit::WeightLayout::kRows;
   std::string name;
 
+  // Row r (row layout only).
   const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data) + static_cast<size_t>(r) * row_stride; }
 };
 
@@ -65,6 +72,7 @@ struct Weights {
   Vector rope_factors_short, rope_factors_long;  // phi3 LongRoPE, n_rot / 2 each, optional
   std::vector<LayerWeights> layers;
   std::vector<std::unique_ptr<std::vector<float>>> owned;  // dequantized vectors
+  std::vector<std::unique_ptr<qkit::RepackedWeights>> repacked;
 };
 
 namespace detail {
@@ -131,6 +139,15 @@ class Loader {
 
 }  // namespace detail
 
+// Drops the whole pages inside [p, p + n) of a read-only file mapping from
+// memory (they would be read back from the file if touched again).
+inline void release_pages(const void* p, size_t n) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p), b = a + n;
+  const uintptr_t lo = (a + page - 1) / page * page, hi = b / page * page;
+  if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
 inline Weights load_weights(const qkit::gguf::File& f, const HParams& h) {
   Weights w;
   detail::Loader ld(f, w);
@@ -173,6 +190,49 @@ inline Weights load_weights(const qkit::gguf::File& f, const HParams& h) {
     w.layers.push_back(std::move(L));
   }
   return w;
+}
+
+// Repacks every matrix whose format has an interleaved layout (Q4_0, Q8_0,
+// Q4_K: one SIMD register then holds the same values of 16 rows, which the
+// matmul kernels multiply with one broadcast activation). The token
+// embedding stays in rows: it is read a row at a time. When release is set
+// (weights viewed from a file mapping, not from caller memory), the file
+// pages of each repacked tensor are given back to the kernel, so resident
+// memory stays about the file size, not twice it.
+inline void repack_weights(Weights& w, bool release, qkit::ThreadPool* pool) {
+  std::vector<Matrix*> todo;
+  for (LayerWeights& L : w.layers)
+    for (Matrix* m : {&L.qkv, &L.attn_out, &L.ffn_up, &L.ffn_down}) todo.push_back(m);
+  if (w.output.data != w.token_embd.data) todo.push_back(&w.output);
+  std::vector<Matrix*> sel;
+  for (Matrix* m : todo)
+    if (qkit::can_repack(m->format)) sel.push_back(m);
+  std::vector<std::unique_ptr<qkit::RepackedWeights>> out(sel.size());
+  auto work = [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      Matrix& m = *sel[static_cast<size_t>(i)];
+      qkit::WeightView v;
+      v.format = m.format;
+      v.data = m.data;
+      v.rows = m.rows;
+      v.cols = m.cols;
+      v.row_stride = m.row_stride;
+      out[static_cast<size_t>(i)] = std::make_unique<qkit::RepackedWeights>(qkit::repack(v));
+      if (release) release_pages(m.data, static_cast<size_t>(m.rows) * m.row_stride);
+    }
+  };
+  if (pool) {
+    pool->parallel_for(0, static_cast<int64_t>(sel.size()), 1, work);
+  } else {
+    work(0, static_cast<int64_t>(sel.size()));
+  }
+  for (size_t i = 0; i < sel.size(); ++i) {
+    const qkit::WeightView v = out[i]->view();
+    sel[i]->data = v.data;
+    sel[i]->row_stride = v.row_stride;
+    sel[i]->layout = v.layout;
+    w.repacked.push_back(std::move(out[i]));
+  }
 }
 
 }  // namespace phi
