@@ -19,6 +19,7 @@
 #include "qkit/kernels/act_layout.hpp"
 #include "qkit/kernels/common-inl.h"
 #include "qkit/kernels/convert-inl.h"
+#include "qkit/kernels/dequant-inl.h"
 #include "qkit/kernels/dot-inl.h"
 #include "qkit/quant/registry.hpp"
 
@@ -30,8 +31,7 @@ namespace qkit::kernels::HWY_NAMESPACE {
 inline constexpr int64_t kGenericRowGroup = 16;
 
 template <Format F>
-inline void DequantizeWeightRow(const uint8_t* HWY_RESTRICT src, float* HWY_RESTRICT dst, int64_t n,
-                                void (*deq)(const void*, float*, int64_t)) {
+inline void DequantizeWeightRow(const uint8_t* HWY_RESTRICT src, float* HWY_RESTRICT dst, int64_t n) {
   if constexpr (F == Format::F32) {
     std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
   } else if constexpr (F == Format::F16) {
@@ -39,7 +39,7 @@ inline void DequantizeWeightRow(const uint8_t* HWY_RESTRICT src, float* HWY_REST
   } else if constexpr (F == Format::BF16) {
     BF16ToF32Row(reinterpret_cast<const uint16_t*>(src), dst, static_cast<size_t>(n));
   } else {
-    deq(src, dst, n);
+    DequantizeRow<F>(src, dst, n);  // dispatched SIMD dequantization (dequant-inl.h)
   }
 }
 
@@ -66,8 +66,6 @@ inline float MinTermCorrection(const uint8_t* HWY_RESTRICT wrow, const QuantAct&
 // Rows [r0, r1), every column, kRows layout.
 template <Format F>
 inline void MatmulGeneric(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  void (*deq)(const void*, float*, int64_t) = nullptr;
-  if constexpr (F != Format::F32 && F != Format::F16 && F != Format::BF16) deq = codec_fns(F).dequantize_row;
   const QuantAct& x = *a.act;
   const size_t k = static_cast<size_t>(a.cols);
   thread_local AlignedBuffer<float> wbuf;
@@ -86,7 +84,7 @@ inline void MatmulGeneric(const MatmulArgs& a, int64_t r0, int64_t r1) {
   for (int64_t g = r0; g < r1; g += kGenericRowGroup) {
     const int64_t ge = g + kGenericRowGroup < r1 ? g + kGenericRowGroup : r1;
     for (int64_t r = g; r < ge; ++r)
-      DequantizeWeightRow<F>(row_ptr(r), wbuf.data() + static_cast<size_t>(r - g) * k, a.cols, deq);
+      DequantizeWeightRow<F>(row_ptr(r), wbuf.data() + static_cast<size_t>(r - g) * k, a.cols);
     for (int64_t c = 0; c < x.n; ++c) {
       const float* xc = x.xf + static_cast<size_t>(c) * x.xf_stride;
       float* yc = a.y + static_cast<size_t>(c) * a.ldy;

@@ -2,18 +2,20 @@
 // picks the integer fast path where this target has one, else the f32 path
 // of dot_generic-inl.h. One function serves GEMV (n = 1) and GEMM.
 //
-// Kernel names (docs/dispatch.md grammar), target in the namespace:
-//   gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x4   AVX3(+_DL) with vnni: vnni_x86.hpp
-//   gemv_q4_0_q8_0 / gemm_q4_0_q8_0_1x4   idem
-//   gemv_q8_0_q8_0_16x1 / gemm_q8_0_q8_0_16x4  idem, 16-row interleaved weights
-//   gemv_q4_0_q8_0_16x1 / gemm_q4_0_q8_0_16x4  (repack.hpp): vnni_repack_x86.hpp
-//   gemv_q4_k_q8_k / gemm_q4_k_q8_k_1x8   AVX3(+_DL) with vnni: vnni_k_x86.hpp
-//   gemv_q6_k_q8_k / gemm_q6_k_q8_k_1x8   idem
-//   gemv_q4_k_q8_k_16x1 / gemm_q4_k_q8_k_16x4  interleaved Q4_K: vnni_repack_k_x86.hpp
-//   gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x1   other targets: dot_q8_0-inl.h (Highway
-//   gemv_q4_0_q8_0 / gemm_q4_0_q8_0_1x1   widening multiply; Arm sdot: neon_dot.hpp)
-//   gemv_<w>_f32  / gemm_<w>_f32_16x1    every other (format, target): f32
-// The variant string says which runs, e.g. "AVX3_DL+vnni" or "AVX2".
+// Kernel names (docs/dispatch.md grammar; the target is the namespace):
+//   AVX3 / AVX3_DL with AVX-512 VNNI (variant "...+vnni"):
+//     gemv_q8_0_q8_0, gemm_q8_0_q8_0_1x4     rows as GGUF stores them (vnni_x86.hpp)
+//     gemv_q4_0_q8_0, gemm_q4_0_q8_0_1x4
+//     gemv_iq4_nl_q8_0, gemm_iq4_nl_q8_0_1x4
+//     gemv_q4_K_q8_K, gemm_q4_K_q8_K_1x8     (vnni_k_x86.hpp)
+//     gemv_q6_K_q8_K, gemm_q6_K_q8_K_1x8
+//     gemv_q8_0_q8_0_r16, gemm_q8_0_q8_0_32x4_r16 / _16x4_r16   repacked (vnni_repack_x86.hpp)
+//     gemv_q4_0_q8_0_r16, gemm_q4_0_q8_0_32x4_r16 / _16x4_r16
+//     gemv_q4_K_q8_K_r16, gemm_q4_K_q8_K_16x4_r16                (vnni_repack_k_x86.hpp)
+//   every other target: gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x1 and the q4_0
+//     pair (dot_q8_0-inl.h: Highway widening multiply; "+dotprod": Arm sdot)
+//   every other (format, target): gemv_<w>_f32 / gemm_<w>_f32_16x1, the f32
+//     path of dot_generic-inl.h (activations rounded through the pair format)
 #if defined(QKIT_KERNELS_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef QKIT_KERNELS_MATMUL_INL_H_
 #undef QKIT_KERNELS_MATMUL_INL_H_
@@ -50,7 +52,7 @@ inline constexpr int64_t kColumnBlock = 64;
 
 template <Format F>
 inline constexpr bool kHasVnniKernel =
-    F == Format::Q8_0 || F == Format::Q4_0 || F == Format::Q4_K || F == Format::Q6_K;
+    F == Format::Q8_0 || F == Format::Q4_0 || F == Format::IQ4_NL || F == Format::Q4_K || F == Format::Q6_K;
 
 // Whether the integer kernel runs now for format F (needs activations
 // quantized to the pair format instead of f32 ones).
@@ -86,7 +88,9 @@ inline void Matmul(const MatmulArgs& a) {
         if constexpr (F == Format::Q4_K || F == Format::Q6_K) {
           vnni::rows_q8_k_act<F == Format::Q6_K>(a, a.row_begin, a.row_end, c0, c1);
         } else {
-          vnni::rows_q8_0_act<F == Format::Q4_0>(a, a.row_begin, a.row_end, c0, c1);
+          constexpr int kind =
+              F == Format::Q4_0 ? vnni::kKindQ4_0 : (F == Format::IQ4_NL ? vnni::kKindIQ4NL : vnni::kKindQ8_0);
+          vnni::rows_q8_0_act<kind>(a, a.row_begin, a.row_end, c0, c1);
         }
       }
       return;

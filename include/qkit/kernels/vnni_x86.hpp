@@ -1,5 +1,5 @@
 // qkit/kernels/vnni_x86.hpp — raw AVX-512 VNNI (vpdpbusd) matmul kernels for
-// Q8_0 and Q4_0 weights against Q8_0 activations, weights as GGUF stores
+// Q8_0, Q4_0 and IQ4_NL weights against Q8_0 activations, weights as GGUF stores
 // them (row-major blocks). Compiled once per translation unit with their own
 // target attribute (not per Highway target); the AVX3 / AVX3_DL kernels call
 // them when cpu::has_fast_path(kFastVnni) holds.
@@ -24,6 +24,7 @@
 #include <cstring>
 
 #include "qkit/kernels/act_layout.hpp"
+#include "qkit/quant/iq4.hpp"
 
 #define QKIT_VNNI_TARGET \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c,bmi2")))
@@ -51,20 +52,32 @@ QKIT_VNNI_TARGET inline float f16_scalar(const uint8_t* p) {
   return _cvtsh_ss(h);
 }
 
+// The weight formats of these kernels (all 32-value blocks, Q8_0 activations).
+inline constexpr int kKindQ8_0 = 0, kKindQ4_0 = 1, kKindIQ4NL = 2;
+
 // Decoded weights of one block: the unsigned operand of vpdpbusd and what the
 // activation needs (sign for Q8_0, an accumulator seed from sum(x) for Q4_0).
-template <bool kQ4>
+template <int kKind>
 struct Decoded {
   __m256i u;     // unsigned bytes
   __m256i sign;  // Q8_0: the weights, whose signs go onto x
   float d;
 };
 
-template <bool kQ4>
-QKIT_VNNI_TARGET inline Decoded<kQ4> decode_block(const uint8_t* blk) {
-  Decoded<kQ4> r;
+template <int kKind>
+QKIT_VNNI_TARGET inline Decoded<kKind> decode_block(const uint8_t* blk) {
+  Decoded<kKind> r;
   r.d = f16_scalar(blk);
-  if constexpr (kQ4) {
+  if constexpr (kKind == kKindIQ4NL) {
+    // Non-linear codebook: nibble -> int8 by a byte shuffle, then as Q8_0.
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+    const __m128i m = _mm_set1_epi8(0x0f);
+    const __m128i tbl = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4Values));
+    const __m256i w = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_shuffle_epi8(tbl, _mm_and_si128(q, m))),
+                                              _mm_shuffle_epi8(tbl, _mm_and_si128(_mm_srli_epi16(q, 4), m)), 1);
+    r.u = _mm256_abs_epi8(w);
+    r.sign = w;
+  } else if constexpr (kKind == kKindQ4_0) {
     const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
     const __m128i m = _mm_set1_epi8(0x0f);
     r.u = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(q, m)),
@@ -79,11 +92,11 @@ QKIT_VNNI_TARGET inline Decoded<kQ4> decode_block(const uint8_t* blk) {
 }
 
 // acc += d_w * d_x * (int dot of one block with activation quants xq).
-template <bool kQ4>
-QKIT_VNNI_TARGET inline __m256 block_fma(const Decoded<kQ4>& w, const int8_t* xq, float dx, int32_t sx, __m256 acc) {
+template <int kKind>
+QKIT_VNNI_TARGET inline __m256 block_fma(const Decoded<kKind>& w, const int8_t* xq, float dx, int32_t sx, __m256 acc) {
   const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
   __m256i dp;
-  if constexpr (kQ4) {
+  if constexpr (kKind == kKindQ4_0) {
     dp = _mm256_dpbusd_epi32(_mm256_castsi128_si256(_mm_cvtsi32_si128(-8 * sx)), w.u, x);
   } else {
     dp = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w.u, _mm256_sign_epi8(x, w.sign));
@@ -91,10 +104,10 @@ QKIT_VNNI_TARGET inline __m256 block_fma(const Decoded<kQ4>& w, const int8_t* xq
   return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dp), _mm256_set1_ps(w.d * dx), acc);
 }
 
-// Rows [r0, r1) x columns [c0, c1) of Y for Q8_0 (kQ4 = false) or Q4_0 weights.
-template <bool kQ4>
+// Rows [r0, r1) x columns [c0, c1) of Y for Q8_0, Q4_0 or IQ4_NL weights.
+template <int kKind>
 QKIT_VNNI_TARGET inline void rows_q8_0_act(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  constexpr size_t kBlockBytes = kQ4 ? 18 : 34;
+  constexpr size_t kBlockBytes = kKind == kKindQ8_0 ? 34 : 18;
   const QuantAct& x = *a.act;
   const int64_t nb = a.cols / 32;
   for (int64_t r = r0; r < r1; ++r) {
@@ -113,9 +126,9 @@ QKIT_VNNI_TARGET inline void rows_q8_0_act(const MatmulArgs& a, int64_t r0, int6
         xs[j] = x.sums + static_cast<size_t>(c + j) * x.blk_stride;
       }
       for (int64_t b = 0; b < nb; ++b) {
-        const Decoded<kQ4> w = decode_block<kQ4>(wr + static_cast<size_t>(b) * kBlockBytes);
+        const Decoded<kKind> w = decode_block<kKind>(wr + static_cast<size_t>(b) * kBlockBytes);
         const int p = static_cast<int>(b & 1);
-        for (int j = 0; j < 4; ++j) acc[j][p] = block_fma<kQ4>(w, xq[j] + b * 32, xd[j][b], xs[j][b], acc[j][p]);
+        for (int j = 0; j < 4; ++j) acc[j][p] = block_fma<kKind>(w, xq[j] + b * 32, xd[j][b], xs[j][b], acc[j][p]);
       }
       for (int j = 0; j < 4; ++j)
         a.y[static_cast<size_t>(c + j) * a.ldy + r] = hsum8(_mm256_add_ps(acc[j][0], acc[j][1]));
@@ -126,9 +139,9 @@ QKIT_VNNI_TARGET inline void rows_q8_0_act(const MatmulArgs& a, int64_t r0, int6
       const float* xd = x.d + static_cast<size_t>(c) * x.blk_stride;
       const int32_t* xs = x.sums + static_cast<size_t>(c) * x.blk_stride;
       for (int64_t b = 0; b < nb; ++b) {
-        const Decoded<kQ4> w = decode_block<kQ4>(wr + static_cast<size_t>(b) * kBlockBytes);
+        const Decoded<kKind> w = decode_block<kKind>(wr + static_cast<size_t>(b) * kBlockBytes);
         const int p = static_cast<int>(b & 1);
-        acc[p] = block_fma<kQ4>(w, xq + b * 32, xd[b], xs[b], acc[p]);
+        acc[p] = block_fma<kKind>(w, xq + b * 32, xd[b], xs[b], acc[p]);
       }
       a.y[static_cast<size_t>(c) * a.ldy + r] = hsum8(_mm256_add_ps(acc[0], acc[1]));
     }
