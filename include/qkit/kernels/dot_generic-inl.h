@@ -43,6 +43,46 @@ inline void DequantizeWeightRow(const uint8_t* HWY_RESTRICT src, float* HWY_REST
   }
 }
 
+// Four weight rows x two activation columns: eight independent FMA chains,
+// each loaded vector feeding 2 or 4 of them (a lone dot loads twice per
+// FMA). out[c * 4 + r] = w_r . x_c.
+inline void Dot4x2(const float* HWY_RESTRICT w, size_t k, const float* HWY_RESTRICT x0,
+                   const float* HWY_RESTRICT x1, float* HWY_RESTRICT out) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  const float* w0 = w;
+  const float* w1 = w + k;
+  const float* w2 = w + 2 * k;
+  const float* w3 = w + 3 * k;
+  auto a00 = hn::Zero(d), a10 = hn::Zero(d), a20 = hn::Zero(d), a30 = hn::Zero(d);
+  auto a01 = hn::Zero(d), a11 = hn::Zero(d), a21 = hn::Zero(d), a31 = hn::Zero(d);
+  size_t i = 0;
+  for (; i + N <= k; i += N) {
+    const auto v0 = hn::LoadU(d, x0 + i), v1 = hn::LoadU(d, x1 + i);
+    const auto r0 = hn::LoadU(d, w0 + i), r1 = hn::LoadU(d, w1 + i);
+    const auto r2 = hn::LoadU(d, w2 + i), r3 = hn::LoadU(d, w3 + i);
+    a00 = hn::MulAdd(r0, v0, a00);
+    a10 = hn::MulAdd(r1, v0, a10);
+    a20 = hn::MulAdd(r2, v0, a20);
+    a30 = hn::MulAdd(r3, v0, a30);
+    a01 = hn::MulAdd(r0, v1, a01);
+    a11 = hn::MulAdd(r1, v1, a11);
+    a21 = hn::MulAdd(r2, v1, a21);
+    a31 = hn::MulAdd(r3, v1, a31);
+  }
+  float o[8] = {hn::GetLane(hn::SumOfLanes(d, a00)), hn::GetLane(hn::SumOfLanes(d, a10)),
+                hn::GetLane(hn::SumOfLanes(d, a20)), hn::GetLane(hn::SumOfLanes(d, a30)),
+                hn::GetLane(hn::SumOfLanes(d, a01)), hn::GetLane(hn::SumOfLanes(d, a11)),
+                hn::GetLane(hn::SumOfLanes(d, a21)), hn::GetLane(hn::SumOfLanes(d, a31))};
+  for (; i < k; ++i) {
+    for (int r = 0; r < 4; ++r) {
+      o[r] += w[static_cast<size_t>(r) * k + i] * x0[i];
+      o[4 + r] += w[static_cast<size_t>(r) * k + i] * x1[i];
+    }
+  }
+  for (int j = 0; j < 8; ++j) out[j] = o[j];
+}
+
 // Q4_1 / Q5_1 against Q8_1: the reference applies each block's min m to
 // s = f16(d_x * sum(q_x)), not to the exact d_x * sum(q_x) that the f32 dot
 // of dequantized values implies. Adding m * (s - d_x * sum) per block gives
@@ -85,7 +125,38 @@ inline void MatmulGeneric(const MatmulArgs& a, int64_t r0, int64_t r1) {
     const int64_t ge = g + kGenericRowGroup < r1 ? g + kGenericRowGroup : r1;
     for (int64_t r = g; r < ge; ++r)
       DequantizeWeightRow<F>(row_ptr(r), wbuf.data() + static_cast<size_t>(r - g) * k, a.cols);
-    for (int64_t c = 0; c < x.n; ++c) {
+    // Pairs of columns against quads of rows; what is left (odd column,
+    // rows beyond a multiple of 4) one dot at a time. The split depends on
+    // N and on 16-row group edges only, never on the thread count.
+    int64_t c = 0;
+    const int64_t quads = (ge - g) / 4 * 4;
+    if (x.n >= 2 && quads > 0) {
+      for (; c + 2 <= x.n; c += 2) {
+        const float* x0 = x.xf + static_cast<size_t>(c) * x.xf_stride;
+        const float* x1 = x0 + x.xf_stride;
+        float* y0 = a.y + static_cast<size_t>(c) * a.ldy;
+        float* y1 = y0 + a.ldy;
+        for (int64_t r = g; r < g + quads; r += 4) {
+          float o[8];
+          Dot4x2(wbuf.data() + static_cast<size_t>(r - g) * k, k, x0, x1, o);
+          for (int j = 0; j < 4; ++j) {
+            y0[r + j] = o[j];
+            y1[r + j] = o[4 + j];
+          }
+        }
+        for (int64_t r = g + quads; r < ge; ++r) {
+          y0[r] = DotF32(wbuf.data() + static_cast<size_t>(r - g) * k, x0, k);
+          y1[r] = DotF32(wbuf.data() + static_cast<size_t>(r - g) * k, x1, k);
+        }
+        if constexpr (F == Format::Q4_1 || F == Format::Q5_1) {
+          for (int64_t r = g; r < ge; ++r) {
+            y0[r] += MinTermCorrection<F>(a.w + static_cast<size_t>(r) * a.row_stride, x, c);
+            y1[r] += MinTermCorrection<F>(a.w + static_cast<size_t>(r) * a.row_stride, x, c + 1);
+          }
+        }
+      }
+    }
+    for (; c < x.n; ++c) {
       const float* xc = x.xf + static_cast<size_t>(c) * x.xf_stride;
       float* yc = a.y + static_cast<size_t>(c) * a.ldy;
       for (int64_t r = g; r < ge; ++r) {
