@@ -88,6 +88,18 @@ inline int nearest_int(float x) {
   return (i & 0x007fffff) - 0x00400000;
 }
 
+// roundf(v) (round half away from zero) as an int, for |v| < 2^22, without
+// a libm call (baseline x86-64 has no rounding instruction, so std::round is
+// a call per value). Truncate, then step away from zero when the dropped
+// fraction is at least one half: fi +- 0.5 is exact below 2^22 and v is only
+// compared, never combined with a product, so no contraction can change it.
+// -0.0 and every tie match roundf (exhaustively tested over [-256, 256]).
+inline int round_half_away(float v) {
+  const int i = static_cast<int>(v);
+  const float fi = static_cast<float>(i);
+  return i + (v >= fi + 0.5f) - (v <= fi - 0.5f);
+}
+
 // Rejects non-finite weight-quantizer input, naming the format and element.
 inline void require_finite(const char* fmt, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
