@@ -11,6 +11,7 @@
 
 #include "qkit/quant/k_blocks.hpp"
 #include "qkit/quant/k_search.hpp"
+#include "qkit/quant/search_lanes.hpp"
 
 // GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
 // only within an expression, which fp_barrier() prevents.
@@ -46,17 +47,20 @@ inline void requantize_q2k(const float* x, const BlockQ2K& b, uint8_t* L) {
 
 inline void quantize_block_q2k(const float* x, BlockQ2K& y) {
   uint8_t L[kQK];
-  uint8_t Laux[16];
-  float weights[16];
+  float weights[kQK];
   float mins[kQK / 16];
   float scales[kQK / 16];
   const float q4scale = 15.f;
 
+  for (int l = 0; l < kQK; ++l) weights[l] = std::fabs(x[l]);
+  // The 16 sub-block fits are independent: eight at a time, one per vector lane.
+  for (int j = 0; j < kQK / 16; j += 8) {
+    make_qkx2_quants_x8(16, 3, x + 16 * j, weights + 16 * j, 16, L + 16 * j, &scales[j], &mins[j], -0.5f, 0.1f, 15,
+                        true);
+  }
   float max_scale = 0;  // scales are >= 0 since the min is subtracted
   float max_min = 0;
   for (int j = 0; j < kQK / 16; ++j) {
-    for (int l = 0; l < 16; ++l) weights[l] = std::fabs(x[16 * j + l]);
-    scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
     if (scales[j] > max_scale) max_scale = scales[j];
     if (mins[j] > max_min) max_min = mins[j];
   }
@@ -87,11 +91,10 @@ inline void quantize_block_q2k(const float* x, BlockQ2K& y) {
 // make_qp_quants weighted by each sub-block's total weight.
 inline void quantize_block_q2k_weighted(const float* x, const float* qw_block, BlockQ2K& y) {
   uint8_t L[kQK];
-  uint8_t Laux[16];
   float mins[kQK / 16];
   float scales[kQK / 16];
   float sw[kQK / 16] = {};
-  float weight[16];
+  float weights[kQK];
   uint8_t Ls[kQK / 16], Lm[kQK / 16];
 
   float sumx2 = 0;
@@ -99,11 +102,16 @@ inline void quantize_block_q2k_weighted(const float* x, const float* qw_block, B
   const float sigma2 = sumx2 / kQK;
   for (int j = 0; j < kQK / 16; ++j) {
     const float* qw = qw_block + 16 * j;
+    float* weight = weights + 16 * j;
     for (int l = 0; l < 16; ++l) {
       weight[l] = fp_barrier(qw[l] * std::sqrt(sigma2 + fp_barrier(x[16 * j + l] * x[16 * j + l])));
     }
     for (int l = 0; l < 16; ++l) sw[j] += weight[l];
-    scales[j] = make_qkx3_quants(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
+  }
+  // The 16 sub-block fits are independent: eight at a time, one per vector lane.
+  for (int j = 0; j < kQK / 16; j += 8) {
+    make_qkx3_quants_x8(16, 3, x + 16 * j, weights + 16 * j, 16, L + 16 * j, &scales[j], &mins[j], -0.9f, 0.05f, 36,
+                        false);
   }
   const float dm = make_qp_quants(kQK / 16, 15, scales, Ls, sw);
   const float mm = make_qp_quants(kQK / 16, 15, mins, Lm, sw);

@@ -11,6 +11,7 @@
 
 #include "qkit/quant/k_blocks.hpp"
 #include "qkit/quant/k_search.hpp"
+#include "qkit/quant/search_lanes.hpp"
 
 // GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
 // only within an expression, which fp_barrier() prevents.
@@ -82,7 +83,7 @@ inline void quantize_block_q3k(const float* x, BlockQ3K& y) {
 inline void quantize_block_q3k_weighted(const float* x, const float* qw_block, BlockQ3K& y) {
   int8_t L[kQK];
   float scales[kQK / 16];
-  float weight[16];
+  float weights[kQK];
   float sw[kQK / 16];
   int8_t Ls[kQK / 16];
 
@@ -90,6 +91,7 @@ inline void quantize_block_q3k_weighted(const float* x, const float* qw_block, B
   for (int j = 0; j < kQK; ++j) sumx2 += fp_barrier(x[j] * x[j]);
   const float sigma2 = 2 * sumx2 / kQK;
   for (int j = 0; j < kQK / 16; ++j) {
+    float* weight = weights + 16 * j;
     if (qw_block) {
       const float* qw = qw_block + 16 * j;
       for (int l = 0; l < 16; ++l) {
@@ -101,8 +103,9 @@ inline void quantize_block_q3k_weighted(const float* x, const float* qw_block, B
     float sumw = 0;
     for (int l = 0; l < 16; ++l) sumw += weight[l];
     sw[j] = sumw;
-    scales[j] = make_qx_quants(16, 4, x + 16 * j, L + 16 * j, 1, weight);
   }
+  // The 16 sub-block fits are independent: eight at a time, one per vector lane.
+  for (int j = 0; j < kQK / 16; j += 8) make_qx_quants_x8(16, 4, x + 16 * j, weights + 16 * j, 16, L + 16 * j, scales + j);
   const float d_block = make_qx_quants(kQK / 16, 32, scales, Ls, 1, sw);
   int ls[kQK / 16];
   for (int j = 0; j < kQK / 16; ++j) ls[j] = Ls[j];

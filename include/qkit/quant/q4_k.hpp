@@ -13,6 +13,7 @@
 
 #include "qkit/quant/k_blocks.hpp"
 #include "qkit/quant/k_search.hpp"
+#include "qkit/quant/search_lanes.hpp"
 
 // GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
 // only within an expression, which fp_barrier() prevents.
@@ -25,18 +26,20 @@ namespace qkit::quant {
 // Fills d, dmin, scales of y and the provisional quants L.
 template <typename Block>
 inline void fit_scales_k4(const float* x, Block& y, uint8_t* L, int nmax, float rmin, float rdelta, int nstep) {
-  uint8_t Laux[32];
-  float weights[32];
+  float weights[kQK];
   float mins[kQK / 32];
   float scales[kQK / 32];
-  float max_scale = 0;  // scales are >= 0 since the min is subtracted
-  float max_min = 0;
   for (int j = 0; j < kQK / 32; ++j) {
     float sum_x2 = 0;
     for (int l = 0; l < 32; ++l) sum_x2 += fp_barrier(x[32 * j + l] * x[32 * j + l]);
     const float av_x = std::sqrt(sum_x2 / 32);
-    for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(x[32 * j + l]);
-    scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, rdelta, nstep, false);
+    for (int l = 0; l < 32; ++l) weights[32 * j + l] = av_x + std::fabs(x[32 * j + l]);
+  }
+  // The 8 sub-block fits are independent: all at once, one per vector lane.
+  make_qkx2_quants_x8(32, nmax, x, weights, 32, L, scales, mins, rmin, rdelta, nstep, false);
+  float max_scale = 0;  // scales are >= 0 since the min is subtracted
+  float max_min = 0;
+  for (int j = 0; j < kQK / 32; ++j) {
     if (scales[j] > max_scale) max_scale = scales[j];
     if (mins[j] > max_min) max_min = mins[j];
   }
@@ -62,10 +65,9 @@ inline void fit_scales_k4(const float* x, Block& y, uint8_t* L, int nmax, float 
 template <typename Block>
 inline void fit_scales_k4_weighted(const float* x, const float* qw_block, Block& y, uint8_t* L, int nmax,
                                    bool clamp63) {
-  uint8_t Laux[32];
   uint8_t Ls[kQK / 32];
   uint8_t Lm[kQK / 32];
-  float weights[32];
+  float weights[kQK];
   float sw[kQK / 32];
   float mins[kQK / 32];
   float scales[kQK / 32];
@@ -75,19 +77,21 @@ inline void fit_scales_k4_weighted(const float* x, const float* qw_block, Block&
   const float sigma2 = 2 * sum_x2 / kQK;
   const float av_x = std::sqrt(sigma2);
   for (int j = 0; j < kQK / 32; ++j) {
+    float* wj = weights + 32 * j;
     if (qw_block) {
       const float* qw = qw_block + 32 * j;
       for (int l = 0; l < 32; ++l) {
-        weights[l] = fp_barrier(qw[l] * std::sqrt(sigma2 + fp_barrier(x[32 * j + l] * x[32 * j + l])));
+        wj[l] = fp_barrier(qw[l] * std::sqrt(sigma2 + fp_barrier(x[32 * j + l] * x[32 * j + l])));
       }
     } else {
-      for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(x[32 * j + l]);
+      for (int l = 0; l < 32; ++l) wj[l] = av_x + std::fabs(x[32 * j + l]);
     }
     float sumw = 0;
-    for (int l = 0; l < 32; ++l) sumw += weights[l];
+    for (int l = 0; l < 32; ++l) sumw += wj[l];
     sw[j] = sumw;
-    scales[j] = make_qkx3_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
   }
+  // The 8 sub-block fits are independent: all at once, one per vector lane.
+  make_qkx3_quants_x8(32, nmax, x, weights, 32, L, scales, mins, -0.9f, 0.05f, 36, false);
   const float d_block = make_qp_quants(kQK / 32, 63, scales, Ls, sw);
   const float m_block = make_qp_quants(kQK / 32, 63, mins, Lm, sw);
   if (clamp63) {

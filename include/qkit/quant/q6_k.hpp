@@ -11,6 +11,7 @@
 
 #include "qkit/quant/k_blocks.hpp"
 #include "qkit/quant/k_search.hpp"
+#include "qkit/quant/search_lanes.hpp"
 
 // GCC: no fused multiply-add anywhere below (see codec.hpp); clang contracts
 // only within an expression, which fp_barrier() prevents.
@@ -42,11 +43,18 @@ inline void pack_q6k_quants(const int8_t* L, uint8_t* ql, uint8_t* qh) {
 inline void quantize_block_q6k(const float* x, const float* qw_block, BlockQ6K& y) {
   int8_t L[kQK];
   float scales[kQK / 16];
+  float xx[kQK];  // rmse_type 1's default weights x^2, when no importance is given
+  if (!qw_block) {
+    for (int i = 0; i < kQK; ++i) xx[i] = product(x[i], x[i]);
+  }
+  // The 16 sub-block fits are independent: eight at a time, one per vector lane.
+  for (int ib = 0; ib < kQK / 16; ib += 8) {
+    make_qx_quants_x8(16, 32, x + 16 * ib, (qw_block ? qw_block : xx) + 16 * ib, 16, L + 16 * ib, scales + ib);
+  }
   float max_scale = 0;
   float max_abs_scale = 0;
   for (int ib = 0; ib < kQK / 16; ++ib) {
-    const float scale = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw_block ? qw_block + 16 * ib : nullptr);
-    scales[ib] = scale;
+    const float scale = scales[ib];
     const float abs_scale = std::fabs(scale);
     if (abs_scale > max_abs_scale) {
       max_abs_scale = abs_scale;
