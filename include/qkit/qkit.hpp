@@ -19,6 +19,7 @@
 #include "qkit/kernels/dot.hpp"
 #include "qkit/kernels/kv_cache.hpp"
 #include "qkit/kernels/matmul.hpp"
+#include "qkit/kernels/matmul_tensor.hpp"
 #include "qkit/kernels/norm.hpp"
 #include "qkit/kernels/quantize_act.hpp"
 #include "qkit/kernels/registry.hpp"
