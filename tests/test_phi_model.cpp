@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -117,3 +118,166 @@ TEST_CASE("phi3-tiny Q4_K_M matches the reference logits", "[phi][golden]") { ch
 TEST_CASE("phi4-tiny f16 matches the reference logits", "[phi][golden]") { check_both("phi4-tiny-f16", true); }
 TEST_CASE("phi4-tiny Q4_K_M matches the reference logits", "[phi][golden]") { check_both("phi4-tiny-Q4_K_M", false); }
 TEST_CASE("phi2-tiny Q8_0 matches the reference logits", "[phi][golden]") { check_both("phi2-tiny-Q8_0", false); }
+
+// ---- the rest of the example, without golden data ----------------------
+
+#include "phi/make_model.hpp"
+#include "phi/sampler.hpp"
+
+namespace {
+
+// The demo model (random weights, synthetic vocabulary) built in memory.
+struct Demo {
+  std::vector<uint8_t> bytes;
+  explicit Demo(const std::string& type = "Q8_0") {
+    qkit::gguf::Writer w;
+    phi::make_model(phi::model_spec("demo"), type, w, 2);
+    bytes = w.write_to_memory();
+  }
+  qkit::gguf::File file() const { return qkit::gguf::File::from_memory(bytes.data(), bytes.size(), "demo"); }
+};
+
+double max_rel_diff(const float* a, const float* b, size_t n) {
+  const auto mm = std::minmax_element(b, b + n);
+  double d = 0;
+  for (size_t i = 0; i < n; ++i) d = std::max(d, std::fabs(static_cast<double>(a[i]) - b[i]));
+  return d / (static_cast<double>(*mm.second) - *mm.first);
+}
+
+}  // namespace
+
+TEST_CASE("a prompt batch (GEMM) and token-by-token decoding (GEMV) give the same logits", "[phi]") {
+  for (const char* type : {"Q8_0", "Q4_0", "Q4_K_M", "F16"}) {
+    for (const bool repack : {true, false}) {
+      const Demo demo(type);
+      phi::ModelOptions opt;
+      opt.n_threads = 2;
+      opt.repack = repack;
+      phi::Model batch(demo.file(), opt), single(demo.file(), opt);
+      const int64_t V = batch.n_vocab();
+      std::vector<int32_t> tokens;
+      for (int i = 0; i < 37; ++i) tokens.push_back((i * 7919 + 13) % static_cast<int32_t>(V));
+      std::vector<float> all(tokens.size() * static_cast<size_t>(V)), one(static_cast<size_t>(V));
+      batch.eval(tokens.data(), static_cast<int64_t>(tokens.size()), all.data(), true);
+      double worst = 0;
+      for (size_t i = 0; i < tokens.size(); ++i) {
+        single.eval(&tokens[i], 1, one.data());
+        REQUIRE(std::all_of(one.begin(), one.end(), [](float x) { return std::isfinite(x); }));
+        worst = std::max(worst, max_rel_diff(one.data(), &all[i * static_cast<size_t>(V)], static_cast<size_t>(V)));
+      }
+      INFO(type << (repack ? " repacked" : " rows") << ": worst max |d| / range " << worst);
+      // Same math, different activation batching: only summation order differs
+      // (plus Q8 activation roundings that flip with it).
+      CHECK(worst < 0.01);
+    }
+  }
+}
+
+TEST_CASE("KV cache types and thread counts", "[phi]") {
+  const Demo demo("F16");  // f16 weights: no Q8 activation roundings to amplify the cache's rounding
+  std::vector<int32_t> tokens = {1, 50, 60, 70, 80, 90, 100, 110};
+  auto run = [&](qkit::KvType t, int threads) {
+    phi::ModelOptions opt;
+    opt.cache_type = t;
+    opt.n_threads = threads;
+    phi::Model m(demo.file(), opt);
+    std::vector<float> l(static_cast<size_t>(m.n_vocab()));
+    m.eval(tokens.data(), static_cast<int64_t>(tokens.size()), l.data());
+    return l;
+  };
+  const std::vector<float> f32 = run(qkit::KvType::F32, 1);
+  // Output rows are split statically over threads: identical bits.
+  CHECK(run(qkit::KvType::F32, 2) == f32);
+  const double d16 = max_rel_diff(run(qkit::KvType::F16, 2).data(), f32.data(), f32.size());
+  const double d8 = max_rel_diff(run(qkit::KvType::Q8_0, 2).data(), f32.data(), f32.size());
+  INFO("f16 cache " << d16 << ", q8_0 cache " << d8 << " (max |d| / range against f32)");
+  CHECK(d16 < 0.01);
+  CHECK(d8 < 0.03);
+}
+
+TEST_CASE("the context limit, token ids and reset", "[phi]") {
+  const Demo demo;
+  phi::ModelOptions opt;
+  opt.n_ctx = 8;
+  phi::Model m(demo.file(), opt);
+  std::vector<int32_t> t(9, 5);
+  std::vector<float> l(static_cast<size_t>(m.n_vocab()));
+  CHECK_THROWS_WITH(m.eval(t.data(), 9, l.data()), Catch::Contains("context full"));
+  m.eval(t.data(), 8, l.data());
+  CHECK(m.n_past() == 8);
+  CHECK_THROWS_WITH(m.eval(t.data(), 1, l.data()), Catch::Contains("context full"));
+  m.reset(4);
+  CHECK(m.n_past() == 4);
+  const int32_t bad = static_cast<int32_t>(m.n_vocab());
+  CHECK_THROWS_WITH(m.eval(&bad, 1, l.data()), Catch::Contains("outside the vocabulary"));
+}
+
+TEST_CASE("bad model files name what is wrong", "[phi]") {
+  auto rewrite = [](const std::function<void(qkit::gguf::Writer&)>& edit) {
+    qkit::gguf::Writer w;
+    phi::make_model(phi::model_spec("demo"), "Q8_0", w, 1);
+    edit(w);
+    return w.write_to_memory();
+  };
+  auto load = [](const std::vector<uint8_t>& b) {
+    phi::Model m(qkit::gguf::File::from_memory(b.data(), b.size(), "edited"), {});
+  };
+  const auto llama = rewrite([](qkit::gguf::Writer& w) { w.set("general.architecture", "llama"); });
+  CHECK_THROWS_WITH(load(llama), Catch::Contains("unsupported architecture 'llama'"));
+  const auto no_eps = rewrite([](qkit::gguf::Writer& w) { w.remove("phi3.attention.layer_norm_rms_epsilon"); });
+  CHECK_THROWS_WITH(load(no_eps), Catch::Contains("layer_norm_rms_epsilon"));
+  const auto heads = rewrite([](qkit::gguf::Writer& w) { w.set("phi3.attention.head_count_kv", uint32_t{3}); });
+  CHECK_THROWS_WITH(load(heads), Catch::Contains("head_count_kv"));
+  const auto wide = rewrite([](qkit::gguf::Writer& w) { w.set("phi3.embedding_length", uint32_t{512}); });
+  CHECK_THROWS_WITH(load(wide), Catch::Contains("has shape"));
+}
+
+TEST_CASE("sampler: greedy, top-k 1, seeds, and the softmax it draws from", "[phi]") {
+  std::vector<float> logits = {0.5f, 2.0f, 1.0f, 2.0f, -1.0f};
+  CHECK(phi::Sampler::greedy(logits.data(), 5) == 1);  // first of a tie
+  phi::SamplerParams p;
+  p.temp = 1.0f;
+  p.top_k = 1;
+  CHECK(phi::Sampler(p).sample(logits.data(), 5) == 1);
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.seed = 42;
+  phi::Sampler a(p), b(p);
+  std::vector<int> counts(5, 0);
+  for (int i = 0; i < 20000; ++i) {
+    const int32_t x = a.sample(logits.data(), 5);
+    CHECK(x == b.sample(logits.data(), 5));
+    counts[static_cast<size_t>(x)]++;
+  }
+  double z = 0;
+  for (float l : logits) z += std::exp(static_cast<double>(l));
+  for (size_t i = 0; i < 5; ++i) {
+    const double want = std::exp(static_cast<double>(logits[i])) / z;
+    CHECK(std::fabs(counts[i] / 20000.0 - want) < 0.015);
+  }
+  // top-p 0.5 keeps only the two tied best tokens (together 0.66 of the mass).
+  p.top_p = 0.5f;
+  phi::Sampler c(p);
+  for (int i = 0; i < 200; ++i) {
+    const int32_t x = c.sample(logits.data(), 5);
+    CHECK((x == 1 || x == 3));
+  }
+}
+
+TEST_CASE(".logits files round-trip", "[phi]") {
+  phi::LogitsDump d;
+  d.n_vocab = 3;
+  d.prompt_tokens = {1, 2};
+  d.prompt_logits = {0, 1, 2, 3, 4, 5};
+  d.gen_tokens = {7};
+  d.gen_logits = {-1, -2, -3};
+  const std::string path = "test_phi_model.logits.tmp";
+  phi::write_logits(path, d);
+  const phi::LogitsDump r = phi::read_logits(path);
+  std::remove(path.c_str());
+  CHECK(r.n_vocab == 3);
+  CHECK(r.prompt_tokens == d.prompt_tokens);
+  CHECK(r.prompt_logits == d.prompt_logits);
+  CHECK(r.gen_tokens == d.gen_tokens);
+  CHECK(r.gen_logits == d.gen_logits);
+}
