@@ -66,13 +66,25 @@ enum class WeightLayout : uint32_t {
 //   Q4_K:        f16 d[16] | f16 dmin[16] | packed scale bytes 0-3, 4-7,
 //                8-11 of the 16 rows (3 x 64) | 32 chunks of 64 bytes,
 //                chunk 8i + t = row r's qs bytes 32i + 4t .. + 3 at 4r
+//   Q6_K:        f16 d[16] | int8 scales: 16 x 16 (sub-block s: the 16
+//                rows' scale s) | 32 ql chunks | 16 qh chunks (64 bytes,
+//                chunk c = row r's bytes 4c .. 4c + 3 at 4r)
 // Same size as the 16 GGUF blocks. interleave_block writes one group block
 // from 16 GGUF blocks; deinterleave_block restores block r.
 inline bool has_interleaved_layout(Format f) {
-  return f == Format::Q8_0 || f == Format::Q4_0 || f == Format::Q4_K;
+  return f == Format::Q8_0 || f == Format::Q4_0 || f == Format::Q4_K || f == Format::Q6_K;
 }
 
 inline void interleave_block(Format f, const uint8_t* const src[16], uint8_t* dst) {
+  if (f == Format::Q6_K) {  // GGUF block: ql[128] qh[64] scales[16] d
+    for (int r = 0; r < 16; ++r) {
+      std::memcpy(dst + 2 * r, src[r] + 208, 2);
+      for (int sb = 0; sb < 16; ++sb) dst[32 + 16 * sb + r] = src[r][192 + sb];
+      for (int c = 0; c < 32; ++c) std::memcpy(dst + 288 + 64 * c + 4 * r, src[r] + 4 * c, 4);
+      for (int c = 0; c < 16; ++c) std::memcpy(dst + 288 + 2048 + 64 * c + 4 * r, src[r] + 128 + 4 * c, 4);
+    }
+    return;
+  }
   if (f == Format::Q4_K) {
     for (int r = 0; r < 16; ++r) {
       std::memcpy(dst + 2 * r, src[r], 2);
@@ -95,6 +107,13 @@ inline void interleave_block(Format f, const uint8_t* const src[16], uint8_t* ds
 }
 
 inline void deinterleave_block(Format f, const uint8_t* gb, int r, uint8_t* blk) {
+  if (f == Format::Q6_K) {
+    std::memcpy(blk + 208, gb + 2 * r, 2);
+    for (int sb = 0; sb < 16; ++sb) blk[192 + sb] = gb[32 + 16 * sb + r];
+    for (int c = 0; c < 32; ++c) std::memcpy(blk + 4 * c, gb + 288 + 64 * c + 4 * r, 4);
+    for (int c = 0; c < 16; ++c) std::memcpy(blk + 128 + 4 * c, gb + 288 + 2048 + 64 * c + 4 * r, 4);
+    return;
+  }
   if (f == Format::Q4_K) {
     std::memcpy(blk, gb + 2 * r, 2);
     std::memcpy(blk + 2, gb + 32 + 2 * r, 2);

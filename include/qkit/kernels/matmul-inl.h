@@ -12,6 +12,7 @@
 //     gemv_q8_0_q8_0_r16, gemm_q8_0_q8_0_32x4_r16 / _16x4_r16   repacked (vnni_repack_x86.hpp)
 //     gemv_q4_0_q8_0_r16, gemm_q4_0_q8_0_32x4_r16 / _16x4_r16
 //     gemv_q4_K_q8_K_r16, gemm_q4_K_q8_K_16x4_r16                (vnni_repack_k_x86.hpp)
+//     gemv_q6_K_q8_K_r16, gemm_q6_K_q8_K_16x4_r16
 //   every other target: gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x1 and the q4_0
 //     pair (dot_q8_0-inl.h: Highway widening multiply; "+dotprod": Arm sdot)
 //   every other (format, target): gemv_<w>_f32 / gemm_<w>_f32_16x1, the f32
@@ -79,9 +80,13 @@ inline void Matmul(const MatmulArgs& a) {
             continue;
           }
         }
-        if constexpr (F == Format::Q4_K) {
+        if constexpr (F == Format::Q4_K || F == Format::Q6_K) {
           if (a.layout == WeightLayout::kInterleaved16) {
-            vnni::interleaved_q4_k(a, a.row_begin, a.row_end, c0, c1);
+            if constexpr (F == Format::Q4_K) {
+              vnni::interleaved_q4_k(a, a.row_begin, a.row_end, c0, c1);
+            } else {
+              vnni::interleaved_q6_k(a, a.row_begin, a.row_end, c0, c1);
+            }
             continue;
           }
         }
