@@ -4,9 +4,10 @@
 //  - quant::round_half_away against std::round: every float of magnitude in
 //    [2^-2, 2^8) (a 1-in-17 sample under qemu), ties, +-0, subnormals;
 //  - the lane-parallel scale searches (search_lanes.hpp: make_qx_quants_x8,
-//    make_qkx2_quants_x8, make_qkx3_quants_x8) against eight calls of the
-//    scalar search, on gaussian, uniform, constant, all-zero, one-sign and tiny
-//    groups, with each search's parameters as the codecs use them.
+//    make_qkx2_quants_x8, make_qkx3_quants_x8; iq4.hpp: iq4_sub_scale_x8)
+//    against eight calls of the scalar search, on gaussian, uniform,
+//    constant, all-zero, one-sign and tiny groups, with each search's
+//    parameters as the codecs use them.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -146,6 +147,27 @@ TEST_CASE("make_qx_quants_x8 equals eight scalar searches", "[quant][fast]") {
         CHECK(f32_bits(s1[k]) == f32_bits(s2[k]));
         CHECK(std::memcmp(L1 + k * n, L2 + k * n, static_cast<size_t>(n)) == 0);
       }
+    }
+  }
+}
+
+TEST_CASE("iq4_sub_scale_x8 equals eight scalar searches", "[quant][fast]") {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 400; ++trial) {
+    float x[256], w[256];
+    fill_groups(rng, trial, 32, x);
+    quant::iq4_weights(256, x, nullptr, w);
+    if (trial % 2) {
+      std::vector<float> qw(256);
+      for (auto& v : qw) v = std::uniform_real_distribution<float>(0.01f, 3.f)(rng);
+      quant::iq4_weights(256, x, qw.data(), w);
+    }
+    float d1[8], d2[8];
+    for (int k = 0; k < 8; ++k) d1[k] = quant::iq4_sub_scale(x + 32 * k, w + 32 * k);
+    quant::iq4_sub_scale_x8(x, w, d2);
+    for (int k = 0; k < 8; ++k) {
+      INFO("trial " << trial << " group " << k);
+      CHECK(f32_bits(d1[k]) == f32_bits(d2[k]));
     }
   }
 }

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "qkit/quant/codec.hpp"
+#include "qkit/quant/lanes.hpp"
 #include "qkit/quant/search.hpp"
 
 QKIT_SCALAR_REF_BEGIN
@@ -45,116 +46,196 @@ static_assert(sizeof(BlockIQ4_XS) == 136, "iq4_xs block");
 
 namespace quant {
 
+// ggml's quantize_row_iq4_nl_impl with ntry = 7 (what quantize_iq4_nl and
+// quantize_iq4_xs pass): the scale search tries 2*7+1 inverse scales around
+// -max/values[0] per sub-block of 32, and the final quants are recomputed
+// from the chosen scale.
 inline constexpr int kIQ4Ntry = 7;
+inline constexpr int kIQ4Sub = 32;  // values per sub-block (one scale search)
 
-// ggml's quantize_row_iq4_nl_impl for 16 levels: quantizes one super-block
-// of `sbs` values (32 for IQ4_NL, 256 for IQ4_XS) in sub-blocks of 32. For
-// IQ4_XS, scales_h/scales_l receive the 6-bit sub-block scales.
-inline void quantize_iq4_superblock(int sbs, const float* x, f16* dh, uint8_t* q4, uint16_t* scales_h,
-                                    uint8_t* scales_l, const float* qw, int ntry) {
+// Per-value weights of one super-block of sbs values: qw[j]*sqrt(sigma2 + x^2)
+// with sigma2 = 2*mean(x^2) over the super-block, or x^2 without qw.
+inline void iq4_weights(int sbs, const float* x, const float* qw, float* weight) {
   QKIT_NO_CONTRACT
-  constexpr int bs = 32;
-  const int8_t* values = kIQ4Values;
-  float scales[256 / bs] = {};
-  float weight[bs];
-  uint8_t L[256];
-
   float sigma2 = 0;
   for (int j = 0; j < sbs; ++j) sigma2 += product(x[j], x[j]);
   sigma2 *= 2.f / static_cast<float>(sbs);
+  for (int j = 0; j < sbs; ++j) weight[j] = qw ? qw[j] * std::sqrt(sigma2 + product(x[j], x[j])) : product(x[j], x[j]);
+}
 
-  std::memset(q4, 0, static_cast<size_t>(sbs / 2));
-  *dh = float_to_half(0.f);
-
-  float max_scale = 0, amax_scale = 0;
-  for (int ib = 0; ib < sbs / bs; ++ib) {
-    const float* xb = x + ib * bs;
-    uint8_t* Lb = L + ib * bs;
-    if (qw) {
-      for (int j = 0; j < bs; ++j) weight[j] = qw[ib * bs + j] * std::sqrt(sigma2 + product(xb[j], xb[j]));
-    } else {
-      for (int j = 0; j < bs; ++j) weight[j] = product(xb[j], xb[j]);
+// The scale search of one sub-block of 32; returns d (0 when every |x| is
+// below kGroupMaxEps).
+inline float iq4_sub_scale(const float* xb, const float* weight) {
+  QKIT_NO_CONTRACT
+  const int8_t* values = kIQ4Values;
+  float amax = 0, max = 0;
+  for (int j = 0; j < kIQ4Sub; ++j) {
+    const float ax = std::fabs(xb[j]);
+    if (ax > amax) {
+      amax = ax;
+      max = xb[j];
     }
-    float amax = 0, max = 0;
-    for (int j = 0; j < bs; ++j) {
-      const float ax = std::fabs(xb[j]);
-      if (ax > amax) {
-        amax = ax;
-        max = xb[j];
-      }
-    }
-    if (amax < kGroupMaxEps) {
-      scales[ib] = 0;
-      std::memset(Lb, 0, bs);
-      continue;
-    }
-    float d = ntry > 0 ? -max / values[0] : max / values[0];
-    float id = 1 / d;
-    float sumqx = 0, sumq2 = 0;
-    for (int j = 0; j < bs; ++j) {
-      const int l = best_index_int8(16, values, id * xb[j]);
-      Lb[j] = static_cast<uint8_t>(l);
-      const float q = values[l];
+  }
+  if (amax < kGroupMaxEps) return 0.f;
+  float d = -max / values[0];
+  float id = 1 / d;
+  float sumqx = 0, sumq2 = 0;
+  for (int j = 0; j < kIQ4Sub; ++j) {
+    const float q = values[best_index_int8(16, values, id * xb[j])];
+    const float w = weight[j];
+    sumqx += product(w * q, xb[j]);
+    sumq2 += product(w * q, q);
+  }
+  d = sumq2 > 0 ? sumqx / sumq2 : 0.f;
+  float best = d * sumqx;
+  for (int itry = -kIQ4Ntry; itry <= kIQ4Ntry; ++itry) {
+    id = static_cast<float>(itry + values[0]) / max;
+    sumqx = sumq2 = 0;
+    for (int j = 0; j < kIQ4Sub; ++j) {
+      const float q = values[best_index_int8(16, values, id * xb[j])];
       const float w = weight[j];
       sumqx += product(w * q, xb[j]);
       sumq2 += product(w * q, q);
     }
-    d = sumq2 > 0 ? sumqx / sumq2 : 0.f;
-    float best = d * sumqx;
-    for (int itry = -ntry; itry <= ntry; ++itry) {
-      id = static_cast<float>(itry + values[0]) / max;
-      sumqx = sumq2 = 0;
-      for (int j = 0; j < bs; ++j) {
-        const int l = best_index_int8(16, values, id * xb[j]);
-        const float q = values[l];
-        const float w = weight[j];
-        sumqx += product(w * q, xb[j]);
-        sumq2 += product(w * q, q);
-      }
-      if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-        d = sumqx / sumq2;
-        best = d * sumqx;
-      }
-    }
-    scales[ib] = d;
-    const float abs_d = std::fabs(d);
-    if (abs_d > amax_scale) {
-      amax_scale = abs_d;
-      max_scale = d;
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      d = sumqx / sumq2;
+      best = d * sumqx;
     }
   }
+  return d;
+}
 
-  if (sbs / bs > 1) {
-    *scales_h = 0;
-    const float d = -max_scale / 32;
-    *dh = float_to_half(d);
-    const float id = d ? 1 / d : 0.f;
-    for (int ib = 0; ib < sbs / bs; ++ib) {
-      int l = nearest_int_product(id, scales[ib]);
-      l = l < -32 ? -32 : (l > 31 ? 31 : l);
-      const float dl = d * static_cast<float>(l);
-      const float idl = dl ? 1 / dl : 0.f;
-      for (int j = 0; j < bs; ++j) L[ib * bs + j] = static_cast<uint8_t>(best_index_int8(16, values, idl * x[ib * bs + j]));
-      l += 32;
-      const uint8_t l_l = static_cast<uint8_t>(l & 0xf);
-      const uint8_t l_h = static_cast<uint8_t>(l >> 4);
-      if (ib % 2 == 0) {
-        scales_l[ib / 2] = l_l;
-      } else {
-        scales_l[ib / 2] = static_cast<uint8_t>(scales_l[ib / 2] | (l_l << 4));
-      }
-      *scales_h = static_cast<uint16_t>(*scales_h | (l_h << (2 * (ib % 8))));
-    }
-  } else {
-    *dh = float_to_half(scales[0]);
-    if (ntry > 0) {
-      const float id = scales[0] ? 1 / scales[0] : 0;
-      for (int j = 0; j < sbs; ++j) L[j] = static_cast<uint8_t>(best_index_int8(16, values, id * x[j]));
+// iq4_sub_scale of eight sub-blocks at once (x and weight of sub-block k at
+// offset 32k), one per vector lane, each lane in the scalar order (see
+// lanes.hpp). best_index_int8's bisection becomes a count of the sorted
+// midpoints at or below 2x, the same index (NaN: 0 in both), and the level
+// is summed from the table's steps instead of looked up.
+inline void iq4_sub_scale_x8(const float* x, const float* weight, float* d_out) {
+  QKIT_NO_CONTRACT
+#if QKIT_QUANT_LANES
+  using namespace lanes;
+  constexpr int G = 2, n = kIQ4Sub;
+  const int8_t* values = kIQ4Values;
+  F4 xv[n][G], wv[n][G];
+  for (int i = 0; i < n; ++i) {
+    for (int g = 0; g < G; ++g) {
+      const float* xg = x + 4 * g * n + i;
+      const float* wg = weight + 4 * g * n + i;
+      xv[i][g] = F4{xg[0], xg[n], xg[2 * n], xg[3 * n]};
+      wv[i][g] = F4{wg[0], wg[n], wg[2 * n], wg[3 * n]};
     }
   }
+  F4 mid[15];
+  I4 step[15];
+  for (int j = 1; j < 16; ++j) {
+    mid[j - 1] = splat(static_cast<float>(values[j - 1] + values[j]));
+    step[j - 1] = splat_i(values[j] - values[j - 1]);
+  }
+  const F4 zero = splat(0.f);
+  auto sums = [&](const F4* id, F4* sumqx, F4* sumq2) {
+    for (int g = 0; g < G; ++g) sumqx[g] = sumq2[g] = zero;
+    for (int i = 0; i < n; ++i) {
+      for (int g = 0; g < G; ++g) {
+        const F4 x2 = barrier(id[g] * xv[i][g]) * splat(2.f);
+        I4 q = splat_i(values[0]);
+        for (int j = 0; j < 15; ++j) q += step[j] & (x2 >= mid[j]);
+        const F4 fq = to_float(q);
+        const F4 wq = wv[i][g] * fq;
+        sumqx[g] += barrier(wq * xv[i][g]);
+        sumq2[g] += barrier(wq * fq);
+      }
+    }
+  };
+  F4 max[G], amax[G], d[G], best[G], id[G], sumqx[G], sumq2[G];
+  I4 flat[G];
+  for (int g = 0; g < G; ++g) {
+    amax[g] = max[g] = zero;
+    for (int i = 0; i < n; ++i) {
+      const F4 ax = abs(xv[i][g]);
+      const I4 bigger = ax > amax[g];
+      amax[g] = select(bigger, ax, amax[g]);
+      max[g] = select(bigger, xv[i][g], max[g]);
+    }
+    flat[g] = amax[g] < splat(kGroupMaxEps);
+    id[g] = splat(1.f) / (-max[g] / splat(static_cast<float>(values[0])));
+  }
+  sums(id, sumqx, sumq2);
+  for (int g = 0; g < G; ++g) {
+    d[g] = select(sumq2[g] > zero, sumqx[g] / sumq2[g], zero);
+    best[g] = d[g] * sumqx[g];
+  }
+  for (int itry = -kIQ4Ntry; itry <= kIQ4Ntry; ++itry) {
+    for (int g = 0; g < G; ++g) id[g] = splat(static_cast<float>(itry + values[0])) / max[g];
+    sums(id, sumqx, sumq2);
+    for (int g = 0; g < G; ++g) {
+      const I4 better = (sumq2[g] > zero) & (sumqx[g] * sumqx[g] > best[g] * sumq2[g]);
+      const F4 new_d = sumqx[g] / sumq2[g];
+      d[g] = select(better, new_d, d[g]);
+      best[g] = select(better, new_d * sumqx[g], best[g]);
+    }
+  }
+  for (int k = 0; k < 4 * G; ++k) d_out[k] = flat[k / 4][k % 4] ? 0.f : d[k / 4][k % 4];
+#else
+  for (int k = 0; k < 8; ++k) d_out[k] = iq4_sub_scale(x + k * kIQ4Sub, weight + k * kIQ4Sub);
+#endif
+}
 
+// Packs 32 level indices per sub-block as IQ4_NL: j low nibble, j + 16 high.
+inline void pack_iq4(int sbs, const uint8_t* L, uint8_t* q4) {
   for (int i = 0; i < sbs / 32; ++i)
     for (int j = 0; j < 16; ++j) q4[16 * i + j] = static_cast<uint8_t>(L[32 * i + j] | (L[32 * i + 16 + j] << 4));
+}
+
+// One IQ4_NL block from its searched scale d.
+inline void finish_iq4_nl(const float* x, float d, f16* dh, uint8_t* q4) {
+  QKIT_NO_CONTRACT
+  uint8_t L[kIQ4Sub];
+  *dh = float_to_half(d);
+  const float id = d ? 1 / d : 0;
+  for (int j = 0; j < kIQ4Sub; ++j) L[j] = static_cast<uint8_t>(best_index_int8(16, kIQ4Values, id * x[j]));
+  pack_iq4(kIQ4Sub, L, q4);
+}
+
+// One IQ4_XS super-block of 256: eight sub-block scales, stored as 6-bit
+// levels of an f16 super-scale, and the quants for the stored levels.
+inline void quantize_iq4_xs_block(const float* x, const float* qw, BlockIQ4_XS& y) {
+  QKIT_NO_CONTRACT
+  constexpr int sbs = 256, bs = kIQ4Sub;
+  const int8_t* values = kIQ4Values;
+  float weight[sbs];
+  float scales[sbs / bs];
+  uint8_t L[sbs];
+  iq4_weights(sbs, x, qw, weight);
+  iq4_sub_scale_x8(x, weight, scales);
+  float max_scale = 0, amax_scale = 0;
+  for (int ib = 0; ib < sbs / bs; ++ib) {
+    const float abs_d = std::fabs(scales[ib]);
+    if (abs_d > amax_scale) {
+      amax_scale = abs_d;
+      max_scale = scales[ib];
+    }
+  }
+  y.scales_h = 0;
+  const float d = -max_scale / 32;
+  y.d = float_to_half(d);
+  const float id = d ? 1 / d : 0.f;
+  for (int ib = 0; ib < sbs / bs; ++ib) {
+    int l = nearest_int_product(id, scales[ib]);
+    l = l < -32 ? -32 : (l > 31 ? 31 : l);
+    const float dl = d * static_cast<float>(l);
+    const float idl = dl ? 1 / dl : 0.f;
+    for (int j = 0; j < bs; ++j) L[ib * bs + j] = static_cast<uint8_t>(best_index_int8(16, values, idl * x[ib * bs + j]));
+    l += 32;
+    const uint8_t l_l = static_cast<uint8_t>(l & 0xf);
+    const uint8_t l_h = static_cast<uint8_t>(l >> 4);
+    if (ib % 2 == 0) {
+      y.scales_l[ib / 2] = l_l;
+    } else {
+      y.scales_l[ib / 2] = static_cast<uint8_t>(y.scales_l[ib / 2] | (l_l << 4));
+    }
+    y.scales_h = static_cast<uint16_t>(y.scales_h | (l_h << (2 * (ib % 8))));
+  }
+  pack_iq4(sbs, L, y.qs);
 }
 
 // Decodes 32 values of one sub-block with scale d.
@@ -178,10 +259,24 @@ struct Codec<Format::IQ4_NL> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
     quant::require_finite("iq4_nl", x, n);
     auto* y = static_cast<Block*>(dst);
-    for (int64_t i = 0; i < n / kQKIQ4NL; ++i) {
-      uint16_t unused_h = 0;
-      quant::quantize_iq4_superblock(kQKIQ4NL, x + i * kQKIQ4NL, &y[i].d, y[i].qs, &unused_h, nullptr,
-                                     imatrix ? imatrix + i * kQKIQ4NL : nullptr, quant::kIQ4Ntry);
+    const int64_t nb = n / kQKIQ4NL;
+    int64_t i = 0;
+    // Blocks are independent: eight searched at once, one per vector lane.
+    for (; i + 8 <= nb; i += 8) {
+      float weight[8 * kQKIQ4NL];
+      float d[8];
+      for (int b = 0; b < 8; ++b) {
+        const int64_t off = (i + b) * kQKIQ4NL;
+        quant::iq4_weights(kQKIQ4NL, x + off, imatrix ? imatrix + off : nullptr, weight + b * kQKIQ4NL);
+      }
+      quant::iq4_sub_scale_x8(x + i * kQKIQ4NL, weight, d);
+      for (int b = 0; b < 8; ++b) quant::finish_iq4_nl(x + (i + b) * kQKIQ4NL, d[b], &y[i + b].d, y[i + b].qs);
+    }
+    for (; i < nb; ++i) {
+      float weight[kQKIQ4NL];
+      const int64_t off = i * kQKIQ4NL;
+      quant::iq4_weights(kQKIQ4NL, x + off, imatrix ? imatrix + off : nullptr, weight);
+      quant::finish_iq4_nl(x + off, quant::iq4_sub_scale(x + off, weight), &y[i].d, y[i].qs);
     }
   }
   static void dequantize_row(const void* src, float* y, int64_t n) {
@@ -202,8 +297,7 @@ struct Codec<Format::IQ4_XS> {
     quant::require_finite("iq4_xs", x, n);
     auto* y = static_cast<Block*>(dst);
     for (int64_t i = 0; i < n / kSize; ++i) {
-      quant::quantize_iq4_superblock(kSize, x + i * kSize, &y[i].d, y[i].qs, &y[i].scales_h, y[i].scales_l,
-                                     imatrix ? imatrix + i * kSize : nullptr, quant::kIQ4Ntry);
+      quant::quantize_iq4_xs_block(x + i * kSize, imatrix ? imatrix + i * kSize : nullptr, y[i]);
     }
   }
   static void dequantize_row(const void* src, float* y, int64_t n) {

@@ -19,6 +19,7 @@
 
 #include "qkit/quant/codec.hpp"
 #include "qkit/quant/search.hpp"
+#include "qkit/quant/search_lanes.hpp"
 
 QKIT_SCALAR_REF_BEGIN
 namespace qkit {
@@ -167,6 +168,42 @@ inline float search_affine(const float* xb, const float* qw, float sigma2, int n
   return d;
 }
 
+// The importance path of a row's nb blocks: eight blocks at a time through
+// the lane-parallel searches (bit-identical to search_symmetric /
+// search_affine per block), the last nb % 8 one by one. store(i, d, m, L)
+// writes block i (m is 0 for the symmetric formats).
+template <bool kAffine, typename Store>
+inline void search_row(const float* x, const float* qw, int64_t nb, float sigma2, int nmax, Store store) {
+  int64_t i = 0;
+  for (; i + 8 <= nb; i += 8) {
+    const float* xb = x + i * kQK4;
+    float weight[8 * kQK4];
+    uint8_t L[8 * kQK4];
+    float d[8], m[8] = {};
+    for (int b = 0; b < 8; ++b) importance_weights(xb + b * kQK4, qw + (i + b) * kQK4, sigma2, weight + b * kQK4);
+    if (kAffine) {
+      float neg_min[8];
+      make_qkx3_quants_x8(kQK4, nmax, xb, weight, kQK4, L, d, neg_min, -0.9f, 0.05f, 36, false);
+      for (int b = 0; b < 8; ++b) m[b] = -neg_min[b];
+    } else {
+      int8_t Ls[8 * kQK4];
+      make_qx_quants_x8(kQK4, nmax, xb, weight, kQK4, Ls, d);
+      for (int j = 0; j < 8 * kQK4; ++j) L[j] = static_cast<uint8_t>(Ls[j]);
+    }
+    for (int b = 0; b < 8; ++b) store(i + b, d[b], m[b], L + b * kQK4);
+  }
+  for (; i < nb; ++i) {
+    uint8_t L[kQK4];
+    float d, m = 0;
+    if (kAffine) {
+      d = search_affine(x + i * kQK4, qw + i * kQK4, sigma2, nmax, L, m);
+    } else {
+      d = search_symmetric(x + i * kQK4, qw + i * kQK4, sigma2, nmax, L);
+    }
+    store(i, d, m, L);
+  }
+}
+
 template <typename Block>
 void validate_d(const char* fmt, const void* src, size_t n_blocks) {
   const auto* b = static_cast<const Block*>(src);
@@ -190,14 +227,14 @@ struct Codec<Format::Q4_0> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
     quant::require_finite("q4_0", x, n);
     auto* y = static_cast<Block*>(dst);
-    const float sigma2 = imatrix ? quant::row_sigma2(x, n) : 0.f;
-    for (int64_t i = 0; i < n / kQK4; ++i) {
-      const float* xb = x + i * kQK4;
-      uint8_t L[kQK4];
-      const float d = imatrix ? quant::search_symmetric(xb, imatrix + i * kQK4, sigma2, 8, L)
-                              : quant::quantize_symmetric(xb, 8, 15, L);
+    auto store = [y](int64_t i, float d, float, const uint8_t* L) {
       y[i].d = quant::float_to_half(d);
       quant::pack_q4(L, y[i].qs);
+    };
+    if (imatrix) return quant::search_row<false>(x, imatrix, n / kQK4, quant::row_sigma2(x, n), 8, store);
+    for (int64_t i = 0; i < n / kQK4; ++i) {
+      uint8_t L[kQK4];
+      store(i, quant::quantize_symmetric(x + i * kQK4, 8, 15, L), 0.f, L);
     }
   }
   static void dequantize_row(const void* src, float* y, int64_t n) {
@@ -219,19 +256,17 @@ struct Codec<Format::Q4_1> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
     quant::require_finite("q4_1", x, n);
     auto* y = static_cast<Block*>(dst);
-    const float sigma2 = imatrix ? quant::row_sigma2(x, n) : 0.f;
-    for (int64_t i = 0; i < n / kQK4; ++i) {
-      const float* xb = x + i * kQK4;
-      uint8_t L[kQK4];
-      float d, m;
-      if (imatrix) {
-        d = quant::search_affine(xb, imatrix + i * kQK4, sigma2, 15, L, m);
-      } else {
-        quant::quantize_affine(xb, 15, L, d, m);
-      }
+    auto store = [y](int64_t i, float d, float m, const uint8_t* L) {
       y[i].d = quant::float_to_half(d);
       y[i].m = quant::float_to_half(m);
       quant::pack_q4(L, y[i].qs);
+    };
+    if (imatrix) return quant::search_row<true>(x, imatrix, n / kQK4, quant::row_sigma2(x, n), 15, store);
+    for (int64_t i = 0; i < n / kQK4; ++i) {
+      uint8_t L[kQK4];
+      float d, m;
+      quant::quantize_affine(x + i * kQK4, 15, L, d, m);
+      store(i, d, m, L);
     }
   }
   static void dequantize_row(const void* src, float* y, int64_t n) {
@@ -255,14 +290,14 @@ struct Codec<Format::Q5_0> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
     quant::require_finite("q5_0", x, n);
     auto* y = static_cast<Block*>(dst);
-    const float sigma2 = imatrix ? quant::row_sigma2(x, n) : 0.f;
-    for (int64_t i = 0; i < n / kQK4; ++i) {
-      const float* xb = x + i * kQK4;
-      uint8_t L[kQK4];
-      const float d = imatrix ? quant::search_symmetric(xb, imatrix + i * kQK4, sigma2, 16, L)
-                              : quant::quantize_symmetric(xb, 16, 31, L);
+    auto store = [y](int64_t i, float d, float, const uint8_t* L) {
       y[i].d = quant::float_to_half(d);
       quant::pack_q5(L, y[i].qs, y[i].qh);
+    };
+    if (imatrix) return quant::search_row<false>(x, imatrix, n / kQK4, quant::row_sigma2(x, n), 16, store);
+    for (int64_t i = 0; i < n / kQK4; ++i) {
+      uint8_t L[kQK4];
+      store(i, quant::quantize_symmetric(x + i * kQK4, 16, 31, L), 0.f, L);
     }
   }
   static void dequantize_row(const void* src, float* y, int64_t n) {
@@ -286,19 +321,17 @@ struct Codec<Format::Q5_1> {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
     quant::require_finite("q5_1", x, n);
     auto* y = static_cast<Block*>(dst);
-    const float sigma2 = imatrix ? quant::row_sigma2(x, n) : 0.f;
-    for (int64_t i = 0; i < n / kQK4; ++i) {
-      const float* xb = x + i * kQK4;
-      uint8_t L[kQK4];
-      float d, m;
-      if (imatrix) {
-        d = quant::search_affine(xb, imatrix + i * kQK4, sigma2, 31, L, m);
-      } else {
-        quant::quantize_affine(xb, 31, L, d, m);
-      }
+    auto store = [y](int64_t i, float d, float m, const uint8_t* L) {
       y[i].d = quant::float_to_half(d);
       y[i].m = quant::float_to_half(m);
       quant::pack_q5(L, y[i].qs, y[i].qh);
+    };
+    if (imatrix) return quant::search_row<true>(x, imatrix, n / kQK4, quant::row_sigma2(x, n), 31, store);
+    for (int64_t i = 0; i < n / kQK4; ++i) {
+      uint8_t L[kQK4];
+      float d, m;
+      quant::quantize_affine(x + i * kQK4, 31, L, d, m);
+      store(i, d, m, L);
     }
   }
   static void dequantize_row(const void* src, float* y, int64_t n) {
