@@ -165,6 +165,16 @@ TEST_CASE("a prompt batch (GEMM) and token-by-token decoding (GEMV) give the sam
         REQUIRE(std::all_of(one.begin(), one.end(), [](float x) { return std::isfinite(x); }));
         worst = std::max(worst, max_rel_diff(one.data(), &all[i * static_cast<size_t>(V)], static_cast<size_t>(V)));
       }
+      // The same prompt in batches of 8 (the KV cache carries between them).
+      phi::ModelOptions small = opt;
+      small.n_batch = 8;
+      phi::Model chunked(demo.file(), small);
+      std::vector<float> all8(all.size());
+      chunked.eval(tokens.data(), static_cast<int64_t>(tokens.size()), all8.data(), true);
+      for (size_t i = 0; i < tokens.size(); ++i) {
+        const size_t o = i * static_cast<size_t>(V);
+        worst = std::max(worst, max_rel_diff(&all8[o], &all[o], static_cast<size_t>(V)));
+      }
       INFO(type << (repack ? " repacked" : " rows") << ": worst max |d| / range " << worst);
       // Same math, different activation batching: only summation order differs
       // (plus Q8 activation roundings that flip with it).
