@@ -5,6 +5,9 @@
 //   phi::Model m("model.gguf", {});            // mmaps, checks every tensor
 //   m.eval(tokens.data(), n, logits, false);   // appends n positions, logits of the last
 //
+// Matrices in Q4_0 / Q8_0 / Q4_K are repacked at load into qkit's 16-row
+// interleaved layout (ModelOptions::repack), which its fastest kernels use.
+//
 // The layer follows the reference engine's graphs (llama.cpp
 // llm_build_phi3 / llm_build_phi2):
 //  phi3: h = x + Wo attn(rope(q), rope(k), v)    with q|k|v = Wqkv rmsnorm(x)
@@ -16,6 +19,7 @@
 // and sin by rope.scaling.attn_factor. q is scaled by 1/sqrt(head_dim).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -39,9 +43,9 @@
 
 namespace phi {
 
-// Fast: qkit's kernels throughout. Reference: attention and GELU rounded
-// as the reference engine's CPU code rounds them (ref_numerics.hpp), for
-// position-by-position comparison with its logits; slower.
+// Fast: qkit's kernels throughout. Reference: attention, GELU and the norms
+// rounded as the reference engine's CPU code rounds them (ref_numerics.hpp),
+// for position-by-position comparison with its logits; slower.
 enum class Numerics { Fast, Reference };
 
 struct ModelOptions {
@@ -76,8 +80,10 @@ class Model {
     qkit::require(opt_.n_batch > 0, "n_batch must be > 0");
     // LongRoPE: one set of factors for the whole context, chosen by its size
     // (llama_model::get_rope_factors), so every cached key was rotated alike.
-    rope_factors_ = n_ctx_ > hp_.n_ctx_orig ? w_.rope_factors_long.data : w_.rope_factors_short.data;
-    if (!rope_factors_) rope_factors_ = w_.rope_factors_long.data ? w_.rope_factors_long.data : w_.rope_factors_short.data;
+    // A file with only one of the two uses it for every context size.
+    const float* lng = w_.rope_factors_long.data;
+    const float* sht = w_.rope_factors_short.data;
+    rope_factors_ = n_ctx_ > hp_.n_ctx_orig ? (lng ? lng : sht) : (sht ? sht : lng);
     qkit::KvCache::Config kc;
     kc.n_layer = static_cast<size_t>(hp_.n_layer);
     kc.n_head_kv = static_cast<size_t>(hp_.n_head_kv);
