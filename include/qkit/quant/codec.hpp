@@ -102,6 +102,15 @@ inline int round_half_away(float v) {
 
 // Rejects non-finite weight-quantizer input, naming the format and element.
 inline void require_finite(const char* fmt, const float* x, int64_t n) {
+  // Fast pass without branches (vectorizes): any element with an all-ones
+  // exponent is NaN or Inf. Only then look for the first one to name it.
+  uint32_t any = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, x + i, sizeof u);
+    any |= (u & 0x7f800000u) == 0x7f800000u;
+  }
+  if (QKIT_LIKELY(!any)) return;
   for (int64_t i = 0; i < n; ++i) {
     if (QKIT_UNLIKELY(!std::isfinite(x[i]))) {
       fail(fmt, " quantize: input element ", i, " is ", std::isnan(x[i]) ? "NaN" : "Inf",
