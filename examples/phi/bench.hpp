@@ -14,13 +14,26 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "phi/model.hpp"
 
 namespace phi {
 
 struct BenchResult {
-  double mean = 0, stddev = 0;  // tokens per second
+  double mean = 0, stddev = 0;  // tokens per second (wall clock)
+  double per_cpu_s = 0;         // tokens per second of process CPU time (all threads)
 };
+
+// Process CPU time (user + system, all threads) in seconds. On a shared,
+// oversubscribed machine tokens per CPU-second shows what the code does with
+// the CPU it gets; with -t 1 it approximates an idle core's speed.
+inline double cpu_s() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
 
 inline double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -41,8 +54,10 @@ inline BenchResult bench_run(Model& m, int64_t n_prompt, int64_t n_gen, int reps
   std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(m.n_vocab() - 1));
   std::vector<float> logits(static_cast<size_t>(m.n_vocab()));
   std::vector<double> rates;
+  double cpu = 0, tokens = 0;
   for (int r = 0; r <= reps; ++r) {  // run 0 warms up
     m.reset();
+    const double c0 = cpu_s();
     double t;
     if (n_prompt > 0) {
       std::vector<int32_t> prompt(static_cast<size_t>(n_prompt));
@@ -61,12 +76,17 @@ inline BenchResult bench_run(Model& m, int64_t n_prompt, int64_t n_gen, int reps
       t = now_s() - t0;
       if (r > 0) rates.push_back(static_cast<double>(n_gen) / t);
     }
+    if (r > 0) {
+      cpu += cpu_s() - c0;
+      tokens += static_cast<double>(n_prompt > 0 ? n_prompt : n_gen);
+    }
   }
   BenchResult b;
   for (double x : rates) b.mean += x;
   b.mean /= static_cast<double>(rates.size());
   for (double x : rates) b.stddev += (x - b.mean) * (x - b.mean);
   b.stddev = rates.size() > 1 ? std::sqrt(b.stddev / static_cast<double>(rates.size() - 1)) : 0.0;
+  b.per_cpu_s = cpu > 0 ? tokens / cpu : 0.0;
   return b;
 }
 
@@ -84,11 +104,11 @@ inline void model_size(const Model& m, uint64_t& bytes, uint64_t& params, uint64
 inline void run_bench(Model& m, const std::string& name, int64_t n_prompt, int64_t n_gen, int reps, int threads) {
   uint64_t bytes, params, per_token;
   model_size(m, bytes, params, per_token);
-  std::printf("| model | size | params | threads | test | t/s |\n|---|---:|---:|---:|---|---:|\n");
+  std::printf("| model | size | params | threads | test | t/s | t/CPU-s |\n|---|---:|---:|---:|---|---:|---:|\n");
   auto row = [&](const std::string& test, const BenchResult& b) {
-    std::printf("| %s | %.2f GiB | %.2f B | %d | %s | %.2f ± %.2f |\n", name.c_str(),
+    std::printf("| %s | %.2f GiB | %.2f B | %d | %s | %.2f ± %.2f | %.2f |\n", name.c_str(),
                 static_cast<double>(bytes) / (1024.0 * 1024 * 1024), static_cast<double>(params) / 1e9, threads,
-                test.c_str(), b.mean, b.stddev);
+                test.c_str(), b.mean, b.stddev, b.per_cpu_s);
     std::fflush(stdout);
   };
   if (n_prompt > 0) row("pp" + std::to_string(n_prompt), bench_run(m, n_prompt, 0, reps));
