@@ -74,13 +74,15 @@ inline void Dot4x2(const float* HWY_RESTRICT w, size_t k, const float* HWY_RESTR
                 hn::GetLane(hn::SumOfLanes(d, a20)), hn::GetLane(hn::SumOfLanes(d, a30)),
                 hn::GetLane(hn::SumOfLanes(d, a01)), hn::GetLane(hn::SumOfLanes(d, a11)),
                 hn::GetLane(hn::SumOfLanes(d, a21)), hn::GetLane(hn::SumOfLanes(d, a31))};
-  for (; i < k; ++i) {
-    for (int r = 0; r < 4; ++r) {
-      o[r] += w[static_cast<size_t>(r) * k + i] * x0[i];
-      o[4 + r] += w[static_cast<size_t>(r) * k + i] * x1[i];
-    }
+  // Tail (k not a multiple of the vector): one plain reduction per output.
+  for (int r = 0; r < 4; ++r) {
+    const float* wr = w + static_cast<size_t>(r) * k;
+    float t0 = o[r], t1 = o[4 + r];
+    for (size_t j = i; j < k; ++j) t0 += wr[j] * x0[j];
+    for (size_t j = i; j < k; ++j) t1 += wr[j] * x1[j];
+    out[r] = t0;
+    out[4 + r] = t1;
   }
-  for (int j = 0; j < 8; ++j) out[j] = o[j];
 }
 
 // Q4_1 / Q5_1 against Q8_1: the reference applies each block's min m to
