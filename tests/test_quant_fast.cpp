@@ -7,7 +7,9 @@
 //    make_qkx2_quants_x8, make_qkx3_quants_x8; iq4.hpp: iq4_sub_scale_x8)
 //    against eight calls of the scalar search, on gaussian, uniform,
 //    constant, all-zero, one-sign and tiny groups, with each search's
-//    parameters as the codecs use them.
+//    parameters as the codecs use them;
+//  - iq4_indices (table lookup by floor(2x)) against best_index_int8 around
+//    every midpoint, on a dense sweep and at the non-finite ends.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -169,5 +171,34 @@ TEST_CASE("iq4_sub_scale_x8 equals eight scalar searches", "[quant][fast]") {
       INFO("trial " << trial << " group " << k);
       CHECK(f32_bits(d1[k]) == f32_bits(d2[k]));
     }
+  }
+}
+
+TEST_CASE("iq4_indices equals best_index_int8", "[quant][fast]") {
+  // Values around every midpoint of the level table (2x = val[j-1] + val[j]),
+  // a dense sweep, and the non-finite / out-of-range ends.
+  std::vector<float> xs;
+  for (int j = 1; j < 16; ++j) {
+    float m = 0.5f * static_cast<float>(kIQ4Values[j - 1] + kIQ4Values[j]);
+    float a = m, b = m;
+    for (int k = 0; k < 8; ++k) {
+      xs.push_back(a);
+      xs.push_back(b);
+      a = std::nextafter(a, -1e9f);
+      b = std::nextafter(b, 1e9f);
+    }
+  }
+  for (int k = -300000; k <= 300000; ++k) xs.push_back(static_cast<float>(k) * 0.001f);
+  for (float v : {0.f, -0.f, 1e-40f, 151.f, -151.f, 1e30f, -1e30f, INFINITY, -INFINITY, NAN}) xs.push_back(v);
+  while (xs.size() % 4) xs.push_back(0.f);
+  for (float id : {1.f, 0.37f, -2.5f, 0.f}) {
+    std::vector<uint8_t> L(xs.size());
+    quant::iq4_indices(xs.data(), id, static_cast<int>(xs.size()), L.data());
+    size_t bad = 0;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      if (L[i] != quant::best_index_int8(16, kIQ4Values, id * xs[i])) ++bad;
+    }
+    INFO("id " << id);
+    CHECK(bad == 0);
   }
 }

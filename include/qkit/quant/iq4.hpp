@@ -105,11 +105,31 @@ inline float iq4_sub_scale(const float* xb, const float* weight) {
   return d;
 }
 
+// The level best_index_int8 picks for 2x, by floor(2x) in [-300, 300]: the
+// midpoints val[j-1] + val[j] it compares 2x with are integers in
+// [-231, 202], so 2x >= mid exactly when floor(2x) >= mid, and clamping 2x
+// to [-300, 300] changes no comparison.
+struct IQ4LevelTable {
+  int32_t level[601];
+  uint8_t index[601];
+};
+constexpr IQ4LevelTable make_iq4_level_table() {
+  IQ4LevelTable t{};
+  for (int k = -300; k <= 300; ++k) {
+    int idx = 0;
+    for (int j = 1; j < 16; ++j) idx += k >= kIQ4Values[j - 1] + kIQ4Values[j] ? 1 : 0;
+    t.level[k + 300] = kIQ4Values[idx];
+    t.index[k + 300] = static_cast<uint8_t>(idx);
+  }
+  return t;
+}
+inline constexpr IQ4LevelTable kIQ4LevelByFloor2x = make_iq4_level_table();
+
 // iq4_sub_scale of eight sub-blocks at once (x and weight of sub-block k at
 // offset 32k), one per vector lane, each lane in the scalar order (see
-// lanes.hpp). best_index_int8's bisection becomes a count of the sorted
-// midpoints at or below 2x, the same index (NaN: 0 in both), and the level
-// is summed from the table's steps instead of looked up.
+// lanes.hpp). best_index_int8's bisection becomes a lookup of the level by
+// floor(2x) (kIQ4LevelByFloor2x; NaN, only in all-zero groups whose result
+// is discarded, clamps to the lowest level as the bisection's index 0).
 inline void iq4_sub_scale_x8(const float* x, const float* weight, float* d_out) {
   QKIT_NO_CONTRACT
 #if QKIT_QUANT_LANES
@@ -125,21 +145,19 @@ inline void iq4_sub_scale_x8(const float* x, const float* weight, float* d_out) 
       wv[i][g] = F4{wg[0], wg[n], wg[2 * n], wg[3 * n]};
     }
   }
-  F4 mid[15];
-  I4 step[15];
-  for (int j = 1; j < 16; ++j) {
-    mid[j - 1] = splat(static_cast<float>(values[j - 1] + values[j]));
-    step[j - 1] = splat_i(values[j] - values[j - 1]);
-  }
+  const int32_t* level = kIQ4LevelByFloor2x.level + 300;
+  const F4 lo = splat(-300.f), hi = splat(300.f);
   const F4 zero = splat(0.f);
   auto sums = [&](const F4* id, F4* sumqx, F4* sumq2) {
     for (int g = 0; g < G; ++g) sumqx[g] = sumq2[g] = zero;
     for (int i = 0; i < n; ++i) {
       for (int g = 0; g < G; ++g) {
-        const F4 x2 = barrier(id[g] * xv[i][g]) * splat(2.f);
-        I4 q = splat_i(values[0]);
-        for (int j = 0; j < 15; ++j) q += step[j] & (x2 >= mid[j]);
-        const F4 fq = to_float(q);
+        F4 x2 = barrier(id[g] * xv[i][g]) * splat(2.f);
+        x2 = select(x2 > lo, x2, lo);  // NaN -> lo
+        x2 = select(x2 < hi, x2, hi);
+        I4 t = __builtin_convertvector(x2, I4);  // truncation; in range
+        t += to_float(t) > x2;                   // floor: -1 where truncation rounded up
+        const F4 fq = to_float(I4{level[t[0]], level[t[1]], level[t[2]], level[t[3]]});
         const F4 wq = wv[i][g] * fq;
         sumqx[g] += barrier(wq * xv[i][g]);
         sumq2[g] += barrier(wq * fq);
@@ -186,13 +204,34 @@ inline void pack_iq4(int sbs, const uint8_t* L, uint8_t* q4) {
     for (int j = 0; j < 16; ++j) q4[16 * i + j] = static_cast<uint8_t>(L[32 * i + j] | (L[32 * i + 16 + j] << 4));
 }
 
+// L[j] = best_index_int8(16, kIQ4Values, id * x[j]) for j < n (n a multiple
+// of 4), four values per vector through kIQ4LevelByFloor2x.
+inline void iq4_indices(const float* x, float id, int n, uint8_t* L) {
+  QKIT_NO_CONTRACT
+#if QKIT_QUANT_LANES
+  using namespace lanes;
+  const uint8_t* index = kIQ4LevelByFloor2x.index + 300;
+  const F4 lo = splat(-300.f), hi = splat(300.f), vid = splat(id);
+  for (int j = 0; j < n; j += 4) {
+    F4 x2 = barrier(vid * F4{x[j], x[j + 1], x[j + 2], x[j + 3]}) * splat(2.f);
+    x2 = select(x2 > lo, x2, lo);  // NaN -> lo, index 0 as the bisection gives
+    x2 = select(x2 < hi, x2, hi);
+    I4 t = __builtin_convertvector(x2, I4);
+    t += to_float(t) > x2;
+    for (int k = 0; k < 4; ++k) L[j + k] = index[t[k]];
+  }
+#else
+  for (int j = 0; j < n; ++j) L[j] = static_cast<uint8_t>(best_index_int8(16, kIQ4Values, id * x[j]));
+#endif
+}
+
 // One IQ4_NL block from its searched scale d.
 inline void finish_iq4_nl(const float* x, float d, f16* dh, uint8_t* q4) {
   QKIT_NO_CONTRACT
   uint8_t L[kIQ4Sub];
   *dh = float_to_half(d);
   const float id = d ? 1 / d : 0;
-  for (int j = 0; j < kIQ4Sub; ++j) L[j] = static_cast<uint8_t>(best_index_int8(16, kIQ4Values, id * x[j]));
+  iq4_indices(x, id, kIQ4Sub, L);
   pack_iq4(kIQ4Sub, L, q4);
 }
 
@@ -201,7 +240,6 @@ inline void finish_iq4_nl(const float* x, float d, f16* dh, uint8_t* q4) {
 inline void quantize_iq4_xs_block(const float* x, const float* qw, BlockIQ4_XS& y) {
   QKIT_NO_CONTRACT
   constexpr int sbs = 256, bs = kIQ4Sub;
-  const int8_t* values = kIQ4Values;
   float weight[sbs];
   float scales[sbs / bs];
   uint8_t L[sbs];
@@ -224,7 +262,7 @@ inline void quantize_iq4_xs_block(const float* x, const float* qw, BlockIQ4_XS& 
     l = l < -32 ? -32 : (l > 31 ? 31 : l);
     const float dl = d * static_cast<float>(l);
     const float idl = dl ? 1 / dl : 0.f;
-    for (int j = 0; j < bs; ++j) L[ib * bs + j] = static_cast<uint8_t>(best_index_int8(16, values, idl * x[ib * bs + j]));
+    iq4_indices(x + ib * bs, idl, bs, L + ib * bs);
     l += 32;
     const uint8_t l_l = static_cast<uint8_t>(l & 0xf);
     const uint8_t l_h = static_cast<uint8_t>(l >> 4);
