@@ -9,7 +9,8 @@
 // actually running), not wall time; each figure is the median of `reps`
 // timings of `rows` x `cols` gaussian rows, each timing at least ~40 ms.
 //
-//   g++ -O2 -std=c++17 -Iinclude bench/bench_quantize_ref.cpp -o /tmp/bqr -lpthread
+//   g++ -O3 -DNDEBUG -std=c++17 -Iinclude bench/bench_quantize_ref.cpp -o /tmp/bqr -lpthread
+//   (or the bench_quantize_ref CMake target)
 //   /tmp/bqr [reps=7] [format-filter] [no|yes: only without / with imatrix]
 #include <algorithm>
 #include <cstdint>
