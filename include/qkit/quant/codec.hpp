@@ -38,7 +38,10 @@
 // -ffp-contract=fast); otherwise -march=native or any
 // aarch64 build would fuse a*b+c and change rounding (measured: without it,
 // an aarch64 g++ build differs from the golden bytes in q4_0/q4_1/q5_1/iq4_xs
-// imatrix rows and in q3_K/q4_K).
+// imatrix rows and in q3_K/q4_K). For speed, the scale searches run eight
+// independent groups at once, one per vector lane, each lane doing the
+// scalar operations in the scalar order (quant/lanes.hpp, search_lanes.hpp;
+// tests/test_quant_fast.cpp compares them with the scalar searches).
 //
 // Callers normally go through quant/registry.hpp (runtime Format) instead.
 #pragma once
