@@ -122,13 +122,14 @@ inline void require_finite(const char* fmt, const float* x, int64_t n) {
   }
 }
 
-// a * b rounded to float and opaque to the optimizer, so it is never fused
+// fp_barrier(v): v unchanged but opaque to the optimizer, so a value passed
+// through it is rounded to float before any later addition.
+// product(a, b): a * b rounded to float and opaque to the optimizer, so it is never fused
 // with a following addition into an FMA. The pragmas above cover GCC and
 // clang's default; this also holds under clang -ffp-contract=fast (which
 // ignores the pragma), so every product that meets an addition in the
 // scalar references goes through here.
-inline float product(float a, float b) {
-  float v = a * b;
+inline float fp_barrier(float v) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE__)
   __asm__("" : "+x"(v));
 #elif defined(__GNUC__) && defined(__aarch64__)
@@ -139,6 +140,7 @@ inline float product(float a, float b) {
 #endif
   return v;
 }
+inline float product(float a, float b) { return fp_barrier(a * b); }
 
 // nearest_int(a * b) with the product rounded first (nearest_int adds a
 // constant, which would otherwise make a*b a fusable multiply-add).

@@ -24,19 +24,7 @@ QKIT_SCALAR_REF_BEGIN
 
 namespace qkit::quant {
 
-// Returns v unchanged, but opaque to the optimizer: a product passed through
-// here is rounded to float before any later addition (no fused multiply-add).
-inline float fp_barrier(float v) {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE__)
-  __asm__("" : "+x"(v));
-#elif defined(__GNUC__) && defined(__aarch64__)
-  __asm__("" : "+w"(v));
-#else
-  volatile float keep = v;
-  v = keep;
-#endif
-  return v;
-}
+// fp_barrier (codec.hpp) keeps products unfused with later additions.
 
 // nearest_int(a * b) with the product rounded to float first, as the
 // reference computes it: nearest_int adds a constant, so a*b inside it is a
