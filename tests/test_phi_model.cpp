@@ -177,8 +177,12 @@ TEST_CASE("a prompt batch (GEMM) and token-by-token decoding (GEMV) give the sam
       }
       INFO(type << (repack ? " repacked" : " rows") << ": worst max |d| / range " << worst);
       // Same math, different activation batching: only summation order differs
-      // (plus Q8 activation roundings that flip with it).
-      CHECK(worst < 0.01);
+      // (plus Q8 activation roundings that flip with it). Bit-identical where
+      // GEMM and GEMV share an integer kernel (AVX-512 VNNI); on targets where
+      // K-quants take the f32 path (NEON, SVE) the two orders differ and the
+      // flips reach 1.12% of the range (all six qemu CPUs) — still far inside
+      // the 5% the reference comparison allows.
+      CHECK(worst < 0.02);
     }
   }
 }
