@@ -13,6 +13,14 @@
 
 #include "qkit/gguf/imatrix.hpp"
 #include "qkit/gguf/writer.hpp"
+#include <unistd.h>
+
+// One name per process: ctest runs this program for several emulated CPUs at
+// once, and a file truncated under another process's mapping is a SIGBUS.
+static std::string unique_path(const std::string& name) {
+  return std::to_string(::getpid()) + "-" + name;
+}
+
 
 using namespace qkit;
 using namespace qkit::gguf;
@@ -64,7 +72,7 @@ std::vector<Entry> sample_entries() {
 
 TEST_CASE("GGUF imatrix: weights are in_sum2 / counts per matrix, 1 where a count is 0", "[gguf][imatrix]") {
   const std::vector<Entry> es = sample_entries();
-  const std::string path = "test_imatrix.gguf";
+  const std::string path = unique_path("test_imatrix.gguf");
   imatrix_writer(es).write(path);
   const Imatrix im = Imatrix::load(path);
   std::remove(path.c_str());
@@ -104,7 +112,7 @@ TEST_CASE("legacy .dat imatrix: weights are values / ncall", "[gguf][imatrix]") 
   i32(1); put("z", 1); i32(0); i32(2); put(v1.data(), 8);
   i32(42);
   i32(9); put("calib.txt", 9);
-  const std::string path = "test_imatrix.dat";
+  const std::string path = unique_path("test_imatrix.dat");
   {
     std::ofstream f(path, std::ios::binary);
     f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
