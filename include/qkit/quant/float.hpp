@@ -39,13 +39,17 @@ struct Codec<Format::F32> {
   }
 };
 
-template <>
-struct Codec<Format::F16> {
-  using Block = f16;
+namespace quant {
+
+// F16 and BF16 rows: one 16-bit value per element. The two formats differ
+// only in their conversions and in where the exponent lies (all ones = Inf
+// or NaN).
+template <uint16_t (*Encode)(float), float (*Decode)(uint16_t), uint16_t kExpMask>
+struct HalfCodec {
   static void quantize_row(const float* x, void* dst, int64_t n, const float* /*imatrix*/) {
     auto* y = static_cast<unsigned char*>(dst);
     for (int64_t i = 0; i < n; ++i) {
-      const uint16_t h = f32_to_f16(x[i]);
+      const uint16_t h = Encode(x[i]);
       std::memcpy(y + 2 * i, &h, 2);
     }
   }
@@ -55,46 +59,32 @@ struct Codec<Format::F16> {
     for (int64_t i = 0; i < n; ++i) {
       uint16_t h;
       std::memcpy(&h, p + 2 * i, 2);
-      y[i] = f16_to_f32(h);
+      y[i] = Decode(h);
     }
   }
-  static void validate_blocks(const void* src, size_t n_blocks) {
+  static void check_blocks(const char* name, const void* src, size_t n_blocks) {
+    constexpr uint16_t kMantissa = static_cast<uint16_t>(0x7fffu & ~kExpMask);
     const auto* p = static_cast<const unsigned char*>(src);
     for (size_t i = 0; i < n_blocks; ++i) {
       uint16_t h;
       std::memcpy(&h, p + 2 * i, 2);
-      if ((h & 0x7c00u) == 0x7c00u) fail("f16 block ", i, ": value is ", (h & 0x3ffu) ? "NaN" : "Inf");
+      if ((h & kExpMask) == kExpMask) fail(name, " block ", i, ": value is ", (h & kMantissa) ? "NaN" : "Inf");
     }
   }
 };
 
+}  // namespace quant
+
 template <>
-struct Codec<Format::BF16> {
+struct Codec<Format::F16> : quant::HalfCodec<f32_to_f16, f16_to_f32, 0x7c00u> {
+  using Block = f16;
+  static void validate_blocks(const void* src, size_t n_blocks) { check_blocks("f16", src, n_blocks); }
+};
+
+template <>
+struct Codec<Format::BF16> : quant::HalfCodec<f32_to_bf16, bf16_to_f32, 0x7f80u> {
   using Block = bf16;
-  static void quantize_row(const float* x, void* dst, int64_t n, const float* /*imatrix*/) {
-    auto* y = static_cast<unsigned char*>(dst);
-    for (int64_t i = 0; i < n; ++i) {
-      const uint16_t h = f32_to_bf16(x[i]);
-      std::memcpy(y + 2 * i, &h, 2);
-    }
-  }
-  static void quantize_act_row(const float* x, void* dst, int64_t n) { quantize_row(x, dst, n, nullptr); }
-  static void dequantize_row(const void* src, float* y, int64_t n) {
-    const auto* p = static_cast<const unsigned char*>(src);
-    for (int64_t i = 0; i < n; ++i) {
-      uint16_t h;
-      std::memcpy(&h, p + 2 * i, 2);
-      y[i] = bf16_to_f32(h);
-    }
-  }
-  static void validate_blocks(const void* src, size_t n_blocks) {
-    const auto* p = static_cast<const unsigned char*>(src);
-    for (size_t i = 0; i < n_blocks; ++i) {
-      uint16_t h;
-      std::memcpy(&h, p + 2 * i, 2);
-      if ((h & 0x7f80u) == 0x7f80u) fail("bf16 block ", i, ": value is ", (h & 0x7fu) ? "NaN" : "Inf");
-    }
-  }
+  static void validate_blocks(const void* src, size_t n_blocks) { check_blocks("bf16", src, n_blocks); }
 };
 
 }  // namespace qkit
