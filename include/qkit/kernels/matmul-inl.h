@@ -32,10 +32,7 @@
 #include "qkit/kernels/common-inl.h"
 #include "qkit/kernels/dot_generic-inl.h"
 #include "qkit/kernels/dot_q8_0-inl.h"
-#include "qkit/kernels/vnni_k_x86.hpp"
-#include "qkit/kernels/vnni_repack_k_x86.hpp"
-#include "qkit/kernels/vnni_repack_x86.hpp"
-#include "qkit/kernels/vnni_x86.hpp"
+#include "qkit/kernels/vnni_registry_x86.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace qkit::kernels::HWY_NAMESPACE {
@@ -51,19 +48,22 @@ inline constexpr int64_t kColumnBlock = 64;
 #define QKIT_MATMUL_VNNI 0
 #endif
 
+// Whether format F has a VNNI kernel (vnni_registry_x86.hpp is the list).
 template <Format F>
 inline constexpr bool kHasVnniKernel =
-    F == Format::Q8_0 || F == Format::Q4_0 || F == Format::IQ4_NL || F == Format::Q4_K || F == Format::Q6_K;
+#if QKIT_MATMUL_VNNI
+    vnni::Kernel<F>::kExists;
+#else
+    false;
+#endif
 
 // Whether the integer kernel runs now for format F (needs activations
 // quantized to the pair format instead of f32 ones).
 template <Format F>
 inline bool UsesIntKernel() {
-#if QKIT_MATMUL_VNNI
   if constexpr (kHasVnniKernel<F>) {
     if (cpu::has_fast_path(cpu::kFastVnni)) return true;
   }
-#endif
   return F == Format::Q8_0 || F == Format::Q4_0;  // dot_q8_0-inl.h everywhere
 }
 
@@ -74,29 +74,7 @@ inline void Matmul(const MatmulArgs& a) {
     if (cpu::has_fast_path(cpu::kFastVnni)) {
       for (int64_t c0 = 0; c0 < a.act->n; c0 += kColumnBlock) {
         const int64_t c1 = c0 + kColumnBlock < a.act->n ? c0 + kColumnBlock : a.act->n;
-        if constexpr (F == Format::Q4_0 || F == Format::Q8_0) {
-          if (a.layout == WeightLayout::kInterleaved16) {
-            vnni::interleaved_q8_0_act<F == Format::Q4_0>(a, a.row_begin, a.row_end, c0, c1);
-            continue;
-          }
-        }
-        if constexpr (F == Format::Q4_K || F == Format::Q6_K) {
-          if (a.layout == WeightLayout::kInterleaved16) {
-            if constexpr (F == Format::Q4_K) {
-              vnni::interleaved_q4_k(a, a.row_begin, a.row_end, c0, c1);
-            } else {
-              vnni::interleaved_q6_k(a, a.row_begin, a.row_end, c0, c1);
-            }
-            continue;
-          }
-        }
-        if constexpr (F == Format::Q4_K || F == Format::Q6_K) {
-          vnni::rows_q8_k_act<F == Format::Q6_K>(a, a.row_begin, a.row_end, c0, c1);
-        } else {
-          constexpr int kind =
-              F == Format::Q4_0 ? vnni::kKindQ4_0 : (F == Format::IQ4_NL ? vnni::kKindIQ4NL : vnni::kKindQ8_0);
-          vnni::rows_q8_0_act<kind>(a, a.row_begin, a.row_end, c0, c1);
-        }
+        vnni::Kernel<F>::run(a, a.row_begin, a.row_end, c0, c1);
       }
       return;
     }
@@ -134,11 +112,9 @@ inline void Matmul(const MatmulArgs& a) {
 
 template <Format F>
 inline const char* MatmulVariant() {
-#if QKIT_MATMUL_VNNI
   if constexpr (kHasVnniKernel<F>) {
     if (cpu::has_fast_path(cpu::kFastVnni)) return HWY_TARGET == HWY_AVX3_DL ? "AVX3_DL+vnni" : "AVX3+vnni";
   }
-#endif
   if constexpr (F == Format::Q8_0 || F == Format::Q4_0) {
     if (UseNeonDot()) {
       static const std::string name = std::string(TargetVariant()) + "+dotprod";
