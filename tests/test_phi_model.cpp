@@ -111,13 +111,13 @@ void check_both(const std::string& name, bool f16) {
 
 }  // namespace
 
-TEST_CASE("phi3-tiny f16 matches the reference logits", "[phi][golden]") { check_both("phi3-tiny-f16", true); }
-TEST_CASE("phi3-tiny Q8_0 matches the reference logits", "[phi][golden]") { check_both("phi3-tiny-Q8_0", false); }
-TEST_CASE("phi3-tiny Q4_0 matches the reference logits", "[phi][golden]") { check_both("phi3-tiny-Q4_0", false); }
-TEST_CASE("phi3-tiny Q4_K_M matches the reference logits", "[phi][golden]") { check_both("phi3-tiny-Q4_K_M", false); }
-TEST_CASE("phi4-tiny f16 matches the reference logits", "[phi][golden]") { check_both("phi4-tiny-f16", true); }
-TEST_CASE("phi4-tiny Q4_K_M matches the reference logits", "[phi][golden]") { check_both("phi4-tiny-Q4_K_M", false); }
-TEST_CASE("phi2-tiny Q8_0 matches the reference logits", "[phi][golden]") { check_both("phi2-tiny-Q8_0", false); }
+TEST_CASE("phi3-tiny f16 matches the reference logits", "[phi][golden][model]") { check_both("phi3-tiny-f16", true); }
+TEST_CASE("phi3-tiny Q8_0 matches the reference logits", "[phi][golden][model]") { check_both("phi3-tiny-Q8_0", false); }
+TEST_CASE("phi3-tiny Q4_0 matches the reference logits", "[phi][golden][model]") { check_both("phi3-tiny-Q4_0", false); }
+TEST_CASE("phi3-tiny Q4_K_M matches the reference logits", "[phi][golden][model]") { check_both("phi3-tiny-Q4_K_M", false); }
+TEST_CASE("phi4-tiny f16 matches the reference logits", "[phi][golden][model]") { check_both("phi4-tiny-f16", true); }
+TEST_CASE("phi4-tiny Q4_K_M matches the reference logits", "[phi][golden][model]") { check_both("phi4-tiny-Q4_K_M", false); }
+TEST_CASE("phi2-tiny Q8_0 matches the reference logits", "[phi][golden][model]") { check_both("phi2-tiny-Q8_0", false); }
 
 // ---- the rest of the example, without golden data ----------------------
 
