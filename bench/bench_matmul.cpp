@@ -27,8 +27,18 @@ namespace {
 
 using namespace qkit;
 
-const Format kFormats[] = {Format::Q4_0, Format::Q8_0, Format::Q4_K, Format::Q6_K, Format::IQ4_NL,
-                           Format::Q5_K, Format::F16,  Format::BF16, Format::F32};
+// Every weight format of the registry: the key formats first (so
+// --benchmark_filter='BM_gemv/[0-4]/' selects them), then the rest in
+// QKIT_FORMATS order. Activation-only formats (Q8_1, Q8_K) are not weights.
+std::vector<Format> weight_formats() {
+  std::vector<Format> v = {Format::Q4_0, Format::Q8_0, Format::Q4_K, Format::Q6_K, Format::IQ4_NL};
+  for (const FormatInfo& fi : kFormatInfo) {
+    const bool activation_only = fi.format == Format::Q8_1 || fi.format == Format::Q8_K;
+    if (!activation_only && std::find(v.begin(), v.end(), fi.format) == v.end()) v.push_back(fi.format);
+  }
+  return v;
+}
+const std::vector<Format> kFormats = weight_formats();
 struct Shape {
   int64_t k, m;
 };
@@ -74,7 +84,7 @@ std::vector<float> random_acts(size_t n) {
 
 // Args: format index, shape index, threads, repacked (0/1).
 void BM_gemv(benchmark::State& state) {
-  const Format f = kFormats[state.range(0)];
+  const Format f = kFormats[size_t(state.range(0))];
   const Shape s = kShapes[state.range(1)];
   const int threads = int(state.range(2));
   const bool repacked = state.range(3) != 0;
@@ -117,7 +127,7 @@ void BM_gemv(benchmark::State& state) {
 
 // Args: format index, n (columns), threads, repacked. Shape K = 3072, M = 3072.
 void BM_gemm(benchmark::State& state) {
-  const Format f = kFormats[state.range(0)];
+  const Format f = kFormats[size_t(state.range(0))];
   const int64_t n = state.range(1);
   const int threads = int(state.range(2));
   const bool repacked = state.range(3) != 0;
@@ -149,17 +159,17 @@ void BM_gemm(benchmark::State& state) {
 }
 
 void gemv_args(benchmark::internal::Benchmark* b) {
-  for (int64_t f = 0; f < int64_t(std::size(kFormats)); ++f)
+  for (int64_t f = 0; f < int64_t(kFormats.size()); ++f)
     for (int64_t s = 0; s < int64_t(std::size(kShapes)); ++s)
       for (int64_t t : {1, 2})
         for (int64_t rp : {0, 1})
-          if (rp == 0 || can_repack(kFormats[f])) b->Args({f, s, t, rp});
+          if (rp == 0 || can_repack(kFormats[size_t(f)])) b->Args({f, s, t, rp});
 }
 void gemm_args(benchmark::internal::Benchmark* b) {
-  for (int64_t f = 0; f < int64_t(std::size(kFormats)); ++f)
+  for (int64_t f = 0; f < int64_t(kFormats.size()); ++f)
     for (int64_t t : {1, 2})
       for (int64_t rp : {0, 1})
-        if (rp == 0 || can_repack(kFormats[f])) b->Args({f, 512, t, rp});
+        if (rp == 0 || can_repack(kFormats[size_t(f)])) b->Args({f, 512, t, rp});
 }
 
 }  // namespace
