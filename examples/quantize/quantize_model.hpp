@@ -4,9 +4,10 @@
 //
 // Every tensor is read from the mapped input, converted to f32 (from F32,
 // F16, BF16, or any quantized format: requantizing loses quality and is
-// reported), quantized by qkit's reference-exact codecs on n threads, and
-// streamed to the output one tensor at a time (memory stays at about one
-// tensor's f32 copy). Metadata is kept; general.file_type and
+// reported) and quantized by qkit's reference-exact codecs, a few rows at a
+// time on each of n threads, and streamed to the output one tensor at a
+// time (memory stays at about one output tensor; the next tensor's input is
+// read ahead while this one is quantized). Metadata is kept; general.file_type and
 // general.quantization_version are set last, as the reference does.
 #pragma once
 
@@ -17,8 +18,10 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <exception>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "qkit/base/aligned.hpp"
@@ -101,6 +104,63 @@ inline void to_f32(Format f, const uint8_t* src, float* dst, uint64_t n) {
   }
 }
 
+// Rows [r0, r1) of a tensor (rows of ne[0] values, stacked matrices one
+// after another) from `from` to `to`, a few rows at a time: the f32 copy
+// stays in the core's cache, and the input pages are touched by the thread
+// that converts them. Stacked matrices use their own imatrix slice.
+inline void convert_rows(Format from, const uint8_t* src, Format to, uint8_t* dst, int64_t cols, int64_t rows_per_mat,
+                         const gguf::ImatrixEntry* imat, int64_t r0, int64_t r1) {
+  constexpr int64_t kChunkRows = 16;
+  const size_t in_rb = static_cast<size_t>(row_bytes(from, static_cast<uint64_t>(cols)));
+  const size_t out_rb = static_cast<size_t>(row_bytes(to, static_cast<uint64_t>(cols)));
+  AlignedBuffer<float> f32;
+  f32.ensure(static_cast<size_t>(kChunkRows * cols));
+  for (int64_t r = r0; r < r1;) {
+    const int64_t mat = r / rows_per_mat;
+    const int64_t end = std::min({r + kChunkRows, r1, (mat + 1) * rows_per_mat});  // one matrix per chunk
+    const uint64_t nv = static_cast<uint64_t>((end - r) * cols);
+    to_f32(from, src + static_cast<size_t>(r) * in_rb, f32.data(), nv);
+    uint8_t* out = dst + static_cast<size_t>(r) * out_rb;
+    if (format_info(to).quantized()) {
+      quantize(to, f32.data(), out, end - r, cols, imat ? imat->matrix(mat) : nullptr, 1);
+    } else if (to == Format::F16) {
+      f32_to_f16(f32.data(), reinterpret_cast<f16*>(out), nv);
+    } else if (to == Format::BF16) {
+      f32_to_bf16(f32.data(), reinterpret_cast<bf16*>(out), nv);
+    } else {
+      std::memcpy(out, f32.data(), nv * 4);
+    }
+    r = end;
+  }
+}
+
+// A whole tensor to `to` on n_threads threads, each converting and
+// quantizing its own share of the rows (outputs are partitioned, so the
+// bytes do not depend on the thread count). The first error (lowest row
+// range) is rethrown.
+inline void convert_tensor(const gguf::TensorInfo& t, const uint8_t* src, Format to, const gguf::ImatrixEntry* imat,
+                           uint8_t* dst, int n_threads) {
+  if (t.ne.empty() || t.ne[0] <= 0) return;
+  const int64_t cols = t.ne[0];
+  const int64_t rows = static_cast<int64_t>(t.n_elements() / static_cast<uint64_t>(cols));
+  const int64_t rows_per_mat = t.ne.size() > 1 ? t.ne[1] : 1;
+  const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(n_threads, rows));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(nt));
+  auto work = [&](int64_t k) {
+    try {
+      convert_rows(t.format, src, to, dst, cols, rows_per_mat, imat, rows * k / nt, rows * (k + 1) / nt);
+    } catch (...) {
+      errors[static_cast<size_t>(k)] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (int64_t k = 1; k < nt; ++k) helpers.emplace_back(work, k);
+  work(0);
+  for (auto& h : helpers) h.join();
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
 inline Report quantize_model(const std::string& in_path, const std::string& out_path, const Options& opt) {
   require(!same_file(in_path, out_path), "refusing to overwrite the input file ", in_path);
   using Clock = std::chrono::steady_clock;
@@ -118,7 +178,6 @@ inline Report quantize_model(const std::string& in_path, const std::string& out_
   w.remove("general.file_type");
   w.set("general.file_type", static_cast<uint32_t>(opt.target.file_type));
 
-  AlignedBuffer<float> f32;
   AlignedBuffer<uint8_t> packed;
   double quant_seconds = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
@@ -146,30 +205,16 @@ inline Report quantize_model(const std::string& in_path, const std::string& out_
     w.add_tensor(t.name, out, t.ne, [&, i, imat, n, out_bytes](gguf::Sink& sink) {
       const gguf::TensorInfo& ti = *tensors[i].info;
       const Format to = tensors[i].out;
+      // The disk reads the next tensor while this one is converted.
+      if (i + 1 < tensors.size()) in.prefetch(*tensors[i + 1].info);
       const uint8_t* src = in.tensor_data(ti);
       if (to == ti.format) {
         sink.write(src, ti.nbytes);
       } else {
         const auto q0 = Clock::now();
-        f32.ensure(n);
-        to_f32(ti.format, src, f32.data(), n);
         packed.ensure(out_bytes);
-        if (format_info(to).quantized()) {
-          // Stacked matrices (ne[2] > 1) each use their own imatrix slice.
-          const int64_t cols = ti.ne[0], rows = ti.ne.size() > 1 ? ti.ne[1] : 1;
-          const int64_t mats = static_cast<int64_t>(n / static_cast<uint64_t>(cols * rows));
-          const size_t mat_bytes = out_bytes / static_cast<size_t>(mats);
-          for (int64_t m = 0; m < mats; ++m)
-            quantize(to, f32.data() + m * rows * cols, packed.data() + static_cast<size_t>(m) * mat_bytes, rows, cols,
-                     imat ? imat->matrix(m) : nullptr, opt.n_threads);
-          validate_row(to, packed.data(), out_bytes);
-        } else if (to == Format::F16) {
-          f32_to_f16(f32.data(), reinterpret_cast<f16*>(packed.data()), n);
-        } else if (to == Format::BF16) {
-          f32_to_bf16(f32.data(), reinterpret_cast<bf16*>(packed.data()), n);
-        } else {
-          std::memcpy(packed.data(), f32.data(), n * 4);
-        }
+        convert_tensor(ti, src, to, imat, packed.data(), opt.n_threads);
+        if (format_info(to).quantized()) validate_row(to, packed.data(), out_bytes);
         quant_seconds += std::chrono::duration<double>(Clock::now() - q0).count();
         sink.write(packed.data(), out_bytes);
       }

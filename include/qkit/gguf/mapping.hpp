@@ -68,6 +68,20 @@ class Mapping {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
+  // Asks the kernel to start reading [p, p + n) (clipped to the mapping) in
+  // the background, so a consumer that will touch it next does not wait
+  // for page faults one by one. Only a hint: errors are ignored.
+  void will_need(const void* p, size_t n) const {
+    if (!data_ || n == 0) return;
+    const auto* b = static_cast<const uint8_t*>(p);
+    if (b < data_ || b >= data_ + size_) return;
+    if (n > static_cast<size_t>(data_ + size_ - b)) n = static_cast<size_t>(data_ + size_ - b);
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t lo = reinterpret_cast<uintptr_t>(b) & ~(page - 1);
+    const uintptr_t hi = reinterpret_cast<uintptr_t>(b) + n;
+    ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_WILLNEED);
+  }
+
  private:
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;

@@ -213,6 +213,11 @@ class File {
   }
   // Start of a tensor's bytes in the mapping (t must come from this File).
   const uint8_t* tensor_data(const TensorInfo& t) const { return data_ + data_offset_ + t.offset; }
+  // Hint that t's bytes are needed soon: a mapped file starts reading them
+  // in the background (Mapping::will_need); a file in memory does nothing.
+  void prefetch(const TensorInfo& t) const {
+    if (mapping_) mapping_->will_need(tensor_data(t), static_cast<size_t>(t.nbytes));
+  }
 
   size_t alignment() const { return alignment_; }
   size_t data_offset() const { return data_offset_; }
