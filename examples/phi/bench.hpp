@@ -16,6 +16,7 @@
 
 #include <sys/resource.h>
 
+#include "limits.hpp"  // bench/: the machine's limits, measured in the same run
 #include "phi/model.hpp"
 
 namespace phi {
@@ -90,33 +91,62 @@ inline BenchResult bench_run(Model& m, int64_t n_prompt, int64_t n_gen, int reps
   return b;
 }
 
-// Matrix bytes read per generated token (every weight once; the token
-// embedding only one row) and the parameter count.
-inline void model_size(const Model& m, uint64_t& bytes, uint64_t& params, uint64_t& bytes_per_token) {
-  bytes = params = bytes_per_token = 0;
+// What one token costs: matrix bytes read by a generated token (every
+// weight once; the token embedding only one row unless it is also the
+// output matrix) and the multiply-accumulates of its matrix products; plus
+// the file's bytes and parameter count.
+struct ModelCost {
+  uint64_t bytes = 0, params = 0, bytes_per_token = 0, macs_per_token = 0;
+};
+
+inline ModelCost model_cost(const Model& m) {
+  ModelCost c;
+  const bool tied = !m.file().find_tensor("output.weight");
   for (const auto& t : m.file().tensors()) {
-    bytes += t.nbytes;
-    params += t.n_elements();
-    if (t.name != "token_embd.weight" || !m.file().find_tensor("output.weight")) bytes_per_token += t.nbytes;
+    c.bytes += t.nbytes;
+    c.params += t.n_elements();
+    const bool embedding_only = t.name == "token_embd.weight" && !tied;
+    if (!embedding_only) c.bytes_per_token += t.nbytes;
+    if (!embedding_only && t.ne.size() >= 2) c.macs_per_token += t.n_elements();
   }
+  return c;
 }
 
+// Prints the table, then each result against this machine's limits
+// measured in the same run (bench/limits.hpp, at the same thread count):
+// generation against the read-bandwidth ceiling (bytes per token / read
+// bandwidth), prompt processing against the int8 dot-product peak.
 inline void run_bench(Model& m, const std::string& name, int64_t n_prompt, int64_t n_gen, int reps, int threads) {
-  uint64_t bytes, params, per_token;
-  model_size(m, bytes, params, per_token);
+  const ModelCost cost = model_cost(m);
   std::printf("| model | size | params | threads | test | t/s | t/CPU-s |\n|---|---:|---:|---:|---|---:|---:|\n");
   auto row = [&](const std::string& test, const BenchResult& b) {
     std::printf("| %s | %.2f GiB | %.2f B | %d | %s | %.2f ± %.2f | %.2f |\n", name.c_str(),
-                static_cast<double>(bytes) / (1024.0 * 1024 * 1024), static_cast<double>(params) / 1e9, threads,
-                test.c_str(), b.mean, b.stddev, b.per_cpu_s);
+                static_cast<double>(cost.bytes) / (1024.0 * 1024 * 1024), static_cast<double>(cost.params) / 1e9,
+                threads, test.c_str(), b.mean, b.stddev, b.per_cpu_s);
     std::fflush(stdout);
   };
-  if (n_prompt > 0) row("pp" + std::to_string(n_prompt), bench_run(m, n_prompt, 0, reps));
+  BenchResult pp, tg;
+  if (n_prompt > 0) row("pp" + std::to_string(n_prompt), pp = bench_run(m, n_prompt, 0, reps));
+  if (n_gen > 0) row("tg" + std::to_string(n_gen), tg = bench_run(m, 0, n_gen, reps));
+
+  std::printf("\nmachine limits measured now (%d threads):", threads);
+  std::fflush(stdout);
+  const double read_gbps = qkit::bench::measure_read_bandwidth(threads);
+  const double int8_peak = qkit::bench::measure_int8_peak_per_core() * threads;
+  std::printf(" read %.1f GB/s", read_gbps);
+  if (int8_peak > 0) std::printf(", int8 dot peak %.0f G MAC/s", int8_peak / 1e9);
+  std::printf("\n");
   if (n_gen > 0) {
-    const BenchResult tg = bench_run(m, 0, n_gen, reps);
-    row("tg" + std::to_string(n_gen), tg);
-    std::printf("\ngeneration reads %.2f GB of weights per token: %.1f GB/s at %.2f tok/s\n",
-                static_cast<double>(per_token) / 1e9, static_cast<double>(per_token) * tg.mean / 1e9, tg.mean);
+    const double gb = static_cast<double>(cost.bytes_per_token) / 1e9;
+    const double ceiling = read_gbps / gb;
+    std::printf("generation reads %.2f GB of weights per token: %.1f GB/s at %.2f tok/s = %.0f%% of the "
+                "read-bandwidth ceiling (%.2f tok/s)\n",
+                gb, gb * tg.mean, tg.mean, 100.0 * tg.mean / ceiling, ceiling);
+  }
+  if (n_prompt > 0 && int8_peak > 0) {
+    const double gmac = static_cast<double>(cost.macs_per_token) * pp.mean / 1e9;
+    std::printf("prompt processing: %.2f G MAC per token, %.0f G MAC/s = %.0f%% of the int8 dot peak\n",
+                static_cast<double>(cost.macs_per_token) / 1e9, gmac, 100.0 * gmac * 1e9 / int8_peak);
   }
   std::printf("peak resident memory: %.0f MB (file %.0f MB, KV cache %.0f MB)\n",
               static_cast<double>(peak_rss_bytes()) / 1e6, static_cast<double>(m.file().file_size()) / 1e6,
