@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Markdown tables for docs/benchmarks.md from Google Benchmark JSON output.
+
+Reads the medians of repeated runs (--benchmark_repetitions=N
+--benchmark_format=json) of bench_matmul or bench_attention and prints one
+table per benchmark family, each figure next to the machine limit the
+benchmark measured in the same run and its percentage of it.
+
+    build/bench/bench_matmul --benchmark_repetitions=3 \\
+        --benchmark_format=json > matmul.json
+    scripts/bench_tables.py matmul.json
+"""
+import json
+import sys
+
+
+def medians(path):
+    with open(path) as f:
+        data = json.load(f)
+    rows = [b for b in data["benchmarks"] if b.get("aggregate_name", "median") == "median"
+            and b.get("run_type") in ("aggregate", "iteration")]
+    # Without repetitions there are no aggregates: every iteration row is its own median.
+    if any(b.get("run_type") == "aggregate" for b in rows):
+        rows = [b for b in rows if b.get("run_type") == "aggregate"]
+    return data["context"], rows
+
+
+def gemv_table(rows):
+    out = ["| format | variant | layout | K x M | threads | GB/s | read bw GB/s | % of read bw |",
+           "|---|---|---|---|---:|---:|---:|---:|"]
+    for b in rows:
+        words = b["label"].split()
+        fmt, variant = words[0], words[1]
+        layout = "r16" if "repacked" in words else "rows"
+        k = next(w for w in words if w.startswith("K="))[2:]
+        m = next(w for w in words if w.startswith("M="))[2:]
+        t = next(w for w in words if w.startswith("t="))[2:]
+        gbps, bw = b["GB/s"], b["read_bw"]
+        out.append(f"| {fmt} | {variant} | {layout} | {k}x{m} | {t} | {gbps:.1f} | {bw:.1f} | {100 * gbps / bw:.0f}% |")
+    return out
+
+
+def gemm_table(rows):
+    out = ["| format | variant | layout | N | threads | G MAC/s | int8 peak G MAC/s | % of peak |",
+           "|---|---|---|---:|---:|---:|---:|---:|"]
+    for b in rows:
+        words = b["label"].split()
+        fmt, variant = words[0], words[1]
+        layout = "r16" if "repacked" in words else "rows"
+        n = next(w for w in words if w.startswith("N="))[2:]
+        t = next(w for w in words if w.startswith("t="))[2:]
+        g, peak = b["GMAC/s"], b["int8_peak_G"]
+        out.append(f"| {fmt} | {variant} | {layout} | {n} | {t} | {g:.0f} | {peak:.0f} | {100 * g / peak:.0f}% |")
+    return out
+
+
+def decode_table(rows):
+    out = ["| case | KV GB/s | read bw GB/s | % of read bw |", "|---|---:|---:|---:|"]
+    for b in rows:
+        out.append(f"| {b['label']} | {b['KV_GB/s']:.1f} | {b['read_GB/s']:.1f} | {b['pct_read_bw']:.0f}% |")
+    return out
+
+
+def generic_table(rows):
+    keys = sorted({k for b in rows for k in b if isinstance(b[k], float) and k not in
+                   ("real_time", "cpu_time", "iterations", "repetitions")})
+    out = ["| benchmark | label | time | " + " | ".join(keys) + " |", "|---|---|---:|" + "---:|" * len(keys)]
+    for b in rows:
+        vals = " | ".join(f"{b[k]:.3g}" if k in b else "" for k in keys)
+        out.append(f"| {b['run_name'].split('/min_time')[0]} | {b.get('label', '')} | "
+                   f"{b['real_time']:.3g} {b['time_unit']} | {vals} |")
+    return out
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    for path in sys.argv[1:]:
+        ctx, rows = medians(path)
+        print(f"<!-- {path}: {ctx['date']}, load average {ctx.get('load_avg')} -->")
+        families = {}
+        for b in rows:
+            families.setdefault(b["run_name"].split("/")[0], []).append(b)
+        for fam, fam_rows in families.items():
+            table = {"BM_gemv": gemv_table, "BM_gemm": gemm_table,
+                     "BM_DecodeAttention": decode_table}.get(fam, generic_table)(fam_rows)
+            print(f"\n{fam}:\n")
+            print("\n".join(table))
+        print()
+
+
+if __name__ == "__main__":
+    main()
