@@ -4,7 +4,8 @@
 #      the install-consumer tests (CMake package, pkg-config);
 #   2. the same tests under ASan + UBSan;
 #   3. an aarch64 cross build run under qemu on six emulated CPUs
-#      (NEON, dotprod, SVE 512, SVE2 128, SVE 256, SVE2 512);
+#      (NEON, dotprod, SVE 512, SVE2 128, SVE 256, SVE2 512); whole-model
+#      test cases ([model]) on one of them (tests/CMakeLists.txt);
 #   4. clang 14 compiling the headers (all kernels, all targets);
 #   5. a bounded libFuzzer run of the GGUF parser (scripts/fuzz.sh).
 # Environment: QKIT_JOBS (default: nproc), QKIT_GOLDEN_DIR (default
