@@ -32,7 +32,7 @@ template <Format F>
 using dense_type_t = std::conditional_t<
     F == Format::F32, float, std::conditional_t<F == Format::F16, f16, std::conditional_t<F == Format::BF16, bf16, void>>>;
 
-class AnyTensor {
+class AnyTensor : public LayoutAccessors<AnyTensor> {
  public:
   AnyTensor() = default;
   AnyTensor(Format format, const void* data, const Shape& shape) : AnyTensor(format, data, shape, false) {}
@@ -58,16 +58,8 @@ class AnyTensor {
     return const_cast<uint8_t*>(data_);
   }
   bool writable() const { return writable_; }
-  const Shape& shape() const { return layout_.shape; }
   const Layout& layout() const { return layout_; }
-  int n_dims() const { return layout_.shape.n_dims(); }
-  int64_t ne(int i) const { return layout_.shape.ne(i); }
-  uint64_t nb(int i) const { return layout_.nb[static_cast<size_t>(i)]; }
-  int64_t cols() const { return layout_.shape.cols(); }
-  int64_t rows() const { return layout_.shape.rows(); }
-  int64_t n_elements() const { return layout_.shape.n_elements(); }
   size_t row_bytes() const { return static_cast<size_t>(qkit::row_bytes(format_, static_cast<uint64_t>(cols()))); }
-  bool is_contiguous() const { return layout_.is_contiguous(row_bytes()); }
   size_t nbytes() const { return row_bytes() * static_cast<size_t>(rows()); }
   std::string str() const { return std::string(qkit::format_name(format_)) + " " + shape().str(); }
 

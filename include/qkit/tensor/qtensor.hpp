@@ -20,8 +20,12 @@
 namespace qkit {
 
 template <Format F>
-class QTensor {
+class QTensor : public LayoutAccessors<QTensor<F>> {
  public:
+  // A dependent base: its names need bringing in.
+  using B = LayoutAccessors<QTensor<F>>;
+  using B::cols, B::is_contiguous, B::n_dims, B::n_elements, B::nb, B::ne, B::rows, B::shape;
+
   static constexpr Format kFormat = F;
   static constexpr uint32_t kBlockSize = kFormatInfo[format_index(F)].block_size;
   static constexpr uint32_t kBlockBytes = kFormatInfo[format_index(F)].block_bytes;
@@ -47,17 +51,9 @@ class QTensor {
 
   static constexpr Format format() { return F; }
   const uint8_t* data() const { return data_; }
-  const Shape& shape() const { return layout_.shape; }
   const Layout& layout() const { return layout_; }
-  int n_dims() const { return layout_.shape.n_dims(); }
-  int64_t ne(int i) const { return layout_.shape.ne(i); }
-  uint64_t nb(int i) const { return layout_.nb[static_cast<size_t>(i)]; }
-  int64_t cols() const { return layout_.shape.cols(); }
-  int64_t rows() const { return layout_.shape.rows(); }
-  int64_t n_elements() const { return layout_.shape.n_elements(); }
   int64_t blocks_per_row() const { return cols() / kBlockSize; }
   size_t row_bytes() const { return static_cast<size_t>(blocks_per_row()) * kBlockBytes; }
-  bool is_contiguous() const { return layout_.is_contiguous(row_bytes()); }
   // Bytes spanned by the whole (contiguous) tensor.
   size_t nbytes() const { return row_bytes() * static_cast<size_t>(rows()); }
 

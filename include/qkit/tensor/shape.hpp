@@ -116,4 +116,22 @@ struct Layout {
   }
 };
 
+// The shape accessors every tensor view shares (Tensor, QTensor, AnyTensor),
+// written once: View provides layout() and row_bytes().
+template <typename View>
+class LayoutAccessors {
+ public:
+  const Shape& shape() const { return view().layout().shape; }
+  int n_dims() const { return shape().n_dims(); }
+  int64_t ne(int i) const { return shape().ne(i); }
+  uint64_t nb(int i) const { return view().layout().nb[static_cast<size_t>(i)]; }
+  int64_t cols() const { return shape().cols(); }
+  int64_t rows() const { return shape().rows(); }
+  int64_t n_elements() const { return shape().n_elements(); }
+  bool is_contiguous() const { return view().layout().is_contiguous(view().row_bytes()); }
+
+ private:
+  const View& view() const { return static_cast<const View&>(*this); }
+};
+
 }  // namespace qkit

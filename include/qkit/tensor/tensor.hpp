@@ -53,8 +53,12 @@ inline float value_to_f32(V v) {
 }  // namespace detail
 
 template <typename T>
-class Tensor {
+class Tensor : public LayoutAccessors<Tensor<T>> {
  public:
+  // A dependent base: its names need bringing in.
+  using B = LayoutAccessors<Tensor<T>>;
+  using B::cols, B::is_contiguous, B::n_dims, B::n_elements, B::nb, B::ne, B::rows, B::shape;
+
   using value_type = std::remove_const_t<T>;
   static_assert(std::is_trivially_copyable<value_type>::value, "Tensor<T> holds plain values");
 
@@ -79,16 +83,8 @@ class Tensor {
   Tensor(const Tensor<U>& o) : data_(o.data()), layout_(o.layout()) {}  // NOLINT: implicit on purpose
 
   T* data() const { return data_; }
-  const Shape& shape() const { return layout_.shape; }
   const Layout& layout() const { return layout_; }
-  int n_dims() const { return layout_.shape.n_dims(); }
-  int64_t ne(int i) const { return layout_.shape.ne(i); }
-  uint64_t nb(int i) const { return layout_.nb[static_cast<size_t>(i)]; }
-  int64_t cols() const { return layout_.shape.cols(); }
-  int64_t rows() const { return layout_.shape.rows(); }
-  int64_t n_elements() const { return layout_.shape.n_elements(); }
   size_t row_bytes() const { return static_cast<size_t>(cols()) * sizeof(T); }
-  bool is_contiguous() const { return layout_.is_contiguous(row_bytes()); }
   bool empty() const { return n_elements() == 0; }
 
   // Flat row i, rows enumerated with ne[1] fastest.
