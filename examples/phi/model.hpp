@@ -28,6 +28,7 @@
 
 #include "phi/hparams.hpp"
 #include "phi/matmul.hpp"
+#include "phi/ref_matmul.hpp"
 #include "phi/ref_numerics.hpp"
 #include "phi/weights.hpp"
 #include "qkit/base/aligned.hpp"
@@ -92,7 +93,8 @@ class Model {
     kc.type = opt.cache_type;
     kv_ = std::make_unique<qkit::KvCache>(kc);
     pool_ = std::make_unique<qkit::ThreadPool>(opt.n_threads);
-    if (opt.repack) repack_weights(w_, from_mapping, pool_.get());
+    // Reference numerics multiplies GGUF rows itself (ref_matmul.hpp).
+    if (opt.repack && opt.numerics != Numerics::Reference) repack_weights(w_, from_mapping, pool_.get());
   }
 
   const HParams& hparams() const { return hp_; }
@@ -177,7 +179,7 @@ class Model {
       const LayerWeights& L = w_.layers[static_cast<size_t>(il)];
       // Attention input.
       norm(s.x.data(), L.attn_norm, L.attn_norm_b, s.xn.data(), N);
-      matmul(L.qkv, s.xn.data(), n, s.qkv.data(), pool);
+      mm(L.qkv, s.xn.data(), n, s.qkv.data(), pool);
       if (L.qkv_b) add_bias(s.qkv.data(), L.qkv_b, N);
       for (size_t t = 0; t < N; ++t) {
         const float* row = s.qkv.data() + t * Eqkv;
@@ -200,28 +202,28 @@ class Model {
         ap.scale = kq_scale;
         qkit::attention(s.q.data(), kv_->keys(l), kv_->values(l), s.attn.data(), ap, pool);
       }
-      matmul(L.attn_out, s.attn.data(), n, s.o.data(), pool);
+      mm(L.attn_out, s.attn.data(), n, s.o.data(), pool);
       if (L.attn_out_b) add_bias(s.o.data(), L.attn_out_b, N);
 
       if (phi2) {
         // The MLP reads the same normed input as attention (parallel block).
-        matmul(L.ffn_up, s.xn.data(), n, s.ff.data(), pool);
+        mm(L.ffn_up, s.xn.data(), n, s.ff.data(), pool);
         add_bias(s.ff.data(), L.ffn_up_b, N);
         if (ref) {
           ref::gelu(s.ff.data(), s.h.data(), N * F);
         } else {
           qkit::gelu_tanh(s.ff.data(), s.h.data(), N * F);
         }
-        matmul(L.ffn_down, s.h.data(), n, s.xn.data(), pool);
+        mm(L.ffn_down, s.h.data(), n, s.xn.data(), pool);
         add_bias(s.xn.data(), L.ffn_down_b, N);
         qkit::add(s.o.data(), s.xn.data(), s.o.data(), N * E);  // attn + mlp, then the residual
         qkit::add(s.o.data(), s.x.data(), s.x.data(), N * E);
       } else {
         qkit::add(s.o.data(), s.x.data(), s.x.data(), N * E);
         norm(s.x.data(), L.ffn_norm, Vector{}, s.xn.data(), N);
-        matmul(L.ffn_up, s.xn.data(), n, s.ff.data(), pool);
+        mm(L.ffn_up, s.xn.data(), n, s.ff.data(), pool);
         qkit::swiglu(s.ff.data(), s.h.data(), N, F);
-        matmul(L.ffn_down, s.h.data(), n, s.o.data(), pool);
+        mm(L.ffn_down, s.h.data(), n, s.o.data(), pool);
         qkit::add(s.x.data(), s.o.data(), s.x.data(), N * E);
       }
     }
@@ -230,8 +232,17 @@ class Model {
     const size_t first = all_logits ? 0 : N - 1, rows = N - first;
     const float* x = s.x.data() + first * E;
     norm(x, w_.output_norm, w_.output_norm_b, s.xn.data(), rows);
-    matmul(w_.output, s.xn.data(), static_cast<int64_t>(rows), logits, pool);
+    mm(w_.output, s.xn.data(), static_cast<int64_t>(rows), logits, pool);
     if (w_.output_b) add_bias(logits, w_.output_b, rows);
+  }
+
+  // Y = X W^T: qkit's kernels, or the reference's summation order.
+  void mm(const Matrix& W, const float* X, int64_t n, float* Y, qkit::ThreadPool* pool) const {
+    if (opt_.numerics == Numerics::Reference) {
+      ref::matmul(W, X, n, Y, pool);
+    } else {
+      matmul(W, X, n, Y, pool);
+    }
   }
 
   // phi2: LayerNorm with bias; phi3: RMSNorm. n rows of n_embd.
