@@ -221,52 +221,55 @@ void validate_dm(const char* fmt, const void* src, size_t n_blocks) {
 
 }  // namespace quant
 
-template <>
-struct Codec<Format::Q4_0> {
-  using Block = BlockQ4_0;
-  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
-    quant::require_finite("q4_0", x, n);
-    auto* y = static_cast<Block*>(dst);
-    auto store = [y](int64_t i, float d, float, const uint8_t* L) {
-      y[i].d = quant::float_to_half(d);
-      quant::pack_q4(L, y[i].qs);
-    };
-    if (imatrix) return quant::search_row<false>(x, imatrix, n / kQK4, quant::row_sigma2(x, n), 8, store);
-    for (int64_t i = 0; i < n / kQK4; ++i) {
-      uint8_t L[kQK4];
-      store(i, quant::quantize_symmetric(x + i * kQK4, 8, 15, L), 0.f, L);
-    }
-  }
-  static void dequantize_row(const void* src, float* y, int64_t n) {
-    const auto* b = static_cast<const Block*>(src);
-    for (int64_t i = 0; i < n / kQK4; ++i, y += kQK4) {
-      const float d = quant::half_to_float(b[i].d);
-      for (int j = 0; j < kQK4 / 2; ++j) {
-        y[j] = static_cast<float>((b[i].qs[j] & 0x0f) - 8) * d;
-        y[j + 16] = static_cast<float>((b[i].qs[j] >> 4) - 8) * d;
-      }
-    }
-  }
-  static void validate_blocks(const void* src, size_t n_blocks) { quant::validate_d<Block>("q4_0", src, n_blocks); }
-};
+// The four legacy 32-value formats differ in two choices only: 4 or 5 bits
+// per quant (the fifth bit of each in qh), and symmetric, x = (q - 2^(b-1)) d
+// (Q4_0, Q5_0), or affine, x = q d + m (Q4_1, Q5_1). One codec serves all
+// four; the quantizers are the reference's (quantize_symmetric /
+// quantize_affine, or the imatrix search of search_row).
+template <Format F, typename B, int kBits, bool kAffine>
+struct LegacyCodec {
+  using Block = B;
+  static constexpr int kMaxQuant = (1 << kBits) - 1;
+  static constexpr int kZero = 1 << (kBits - 1);  // symmetric formats' offset
 
-template <>
-struct Codec<Format::Q4_1> {
-  using Block = BlockQ4_1;
+  static const char* name() { return format_info(F).name; }
+  static void pack(const uint8_t* L, Block& b) {
+    if constexpr (kBits == 4) {
+      quant::pack_q4(L, b.qs);
+    } else {
+      quant::pack_q5(L, b.qs, b.qh);
+    }
+  }
+  // Quant j (0..31) of a block: low nibbles hold 0..15, high nibbles 16..31.
+  static int quant_at(const Block& b, int j) {
+    const int lo = j < 16 ? (b.qs[j] & 0x0f) : (b.qs[j - 16] >> 4);
+    if constexpr (kBits == 4) {
+      return lo;
+    } else {
+      return lo | (quant::q5_high_bit(b.qh, j) << 4);
+    }
+  }
+
   static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
-    quant::require_finite("q4_1", x, n);
+    quant::require_finite(name(), x, n);
     auto* y = static_cast<Block*>(dst);
     auto store = [y](int64_t i, float d, float m, const uint8_t* L) {
       y[i].d = quant::float_to_half(d);
-      y[i].m = quant::float_to_half(m);
-      quant::pack_q4(L, y[i].qs);
+      if constexpr (kAffine) y[i].m = quant::float_to_half(m);
+      pack(L, y[i]);
     };
-    if (imatrix) return quant::search_row<true>(x, imatrix, n / kQK4, quant::row_sigma2(x, n), 15, store);
+    if (imatrix)
+      return quant::search_row<kAffine>(x, imatrix, n / kQK4, quant::row_sigma2(x, n), kAffine ? kMaxQuant : kZero,
+                                        store);
     for (int64_t i = 0; i < n / kQK4; ++i) {
       uint8_t L[kQK4];
-      float d, m;
-      quant::quantize_affine(x + i * kQK4, 15, L, d, m);
-      store(i, d, m, L);
+      if constexpr (kAffine) {
+        float d, m;
+        quant::quantize_affine(x + i * kQK4, kMaxQuant, L, d, m);
+        store(i, d, m, L);
+      } else {
+        store(i, quant::quantize_symmetric(x + i * kQK4, kZero, kMaxQuant, L), 0.f, L);
+      }
     }
   }
   static void dequantize_row(const void* src, float* y, int64_t n) {
@@ -274,82 +277,32 @@ struct Codec<Format::Q4_1> {
     const auto* b = static_cast<const Block*>(src);
     for (int64_t i = 0; i < n / kQK4; ++i, y += kQK4) {
       const float d = quant::half_to_float(b[i].d);
-      const float m = quant::half_to_float(b[i].m);
-      for (int j = 0; j < kQK4 / 2; ++j) {
-        y[j] = static_cast<float>(b[i].qs[j] & 0x0f) * d + m;
-        y[j + 16] = static_cast<float>(b[i].qs[j] >> 4) * d + m;
+      for (int j = 0; j < kQK4; ++j) {
+        if constexpr (kAffine) {
+          y[j] = static_cast<float>(quant_at(b[i], j)) * d + quant::half_to_float(b[i].m);
+        } else {
+          y[j] = static_cast<float>(quant_at(b[i], j) - kZero) * d;
+        }
       }
     }
   }
-  static void validate_blocks(const void* src, size_t n_blocks) { quant::validate_dm<Block>("q4_1", src, n_blocks); }
+  static void validate_blocks(const void* src, size_t n_blocks) {
+    if constexpr (kAffine) {
+      quant::validate_dm<Block>(name(), src, n_blocks);
+    } else {
+      quant::validate_d<Block>(name(), src, n_blocks);
+    }
+  }
 };
 
 template <>
-struct Codec<Format::Q5_0> {
-  using Block = BlockQ5_0;
-  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
-    quant::require_finite("q5_0", x, n);
-    auto* y = static_cast<Block*>(dst);
-    auto store = [y](int64_t i, float d, float, const uint8_t* L) {
-      y[i].d = quant::float_to_half(d);
-      quant::pack_q5(L, y[i].qs, y[i].qh);
-    };
-    if (imatrix) return quant::search_row<false>(x, imatrix, n / kQK4, quant::row_sigma2(x, n), 16, store);
-    for (int64_t i = 0; i < n / kQK4; ++i) {
-      uint8_t L[kQK4];
-      store(i, quant::quantize_symmetric(x + i * kQK4, 16, 31, L), 0.f, L);
-    }
-  }
-  static void dequantize_row(const void* src, float* y, int64_t n) {
-    const auto* b = static_cast<const Block*>(src);
-    for (int64_t i = 0; i < n / kQK4; ++i, y += kQK4) {
-      const float d = quant::half_to_float(b[i].d);
-      for (int j = 0; j < kQK4 / 2; ++j) {
-        const int q0 = (b[i].qs[j] & 0x0f) | (quant::q5_high_bit(b[i].qh, j) << 4);
-        const int q1 = (b[i].qs[j] >> 4) | (quant::q5_high_bit(b[i].qh, j + 16) << 4);
-        y[j] = static_cast<float>(q0 - 16) * d;
-        y[j + 16] = static_cast<float>(q1 - 16) * d;
-      }
-    }
-  }
-  static void validate_blocks(const void* src, size_t n_blocks) { quant::validate_d<Block>("q5_0", src, n_blocks); }
-};
-
+struct Codec<Format::Q4_0> : LegacyCodec<Format::Q4_0, BlockQ4_0, 4, false> {};
 template <>
-struct Codec<Format::Q5_1> {
-  using Block = BlockQ5_1;
-  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
-    quant::require_finite("q5_1", x, n);
-    auto* y = static_cast<Block*>(dst);
-    auto store = [y](int64_t i, float d, float m, const uint8_t* L) {
-      y[i].d = quant::float_to_half(d);
-      y[i].m = quant::float_to_half(m);
-      quant::pack_q5(L, y[i].qs, y[i].qh);
-    };
-    if (imatrix) return quant::search_row<true>(x, imatrix, n / kQK4, quant::row_sigma2(x, n), 31, store);
-    for (int64_t i = 0; i < n / kQK4; ++i) {
-      uint8_t L[kQK4];
-      float d, m;
-      quant::quantize_affine(x + i * kQK4, 31, L, d, m);
-      store(i, d, m, L);
-    }
-  }
-  static void dequantize_row(const void* src, float* y, int64_t n) {
-    QKIT_NO_CONTRACT
-    const auto* b = static_cast<const Block*>(src);
-    for (int64_t i = 0; i < n / kQK4; ++i, y += kQK4) {
-      const float d = quant::half_to_float(b[i].d);
-      const float m = quant::half_to_float(b[i].m);
-      for (int j = 0; j < kQK4 / 2; ++j) {
-        const int q0 = (b[i].qs[j] & 0x0f) | (quant::q5_high_bit(b[i].qh, j) << 4);
-        const int q1 = (b[i].qs[j] >> 4) | (quant::q5_high_bit(b[i].qh, j + 16) << 4);
-        y[j] = static_cast<float>(q0) * d + m;
-        y[j + 16] = static_cast<float>(q1) * d + m;
-      }
-    }
-  }
-  static void validate_blocks(const void* src, size_t n_blocks) { quant::validate_dm<Block>("q5_1", src, n_blocks); }
-};
+struct Codec<Format::Q4_1> : LegacyCodec<Format::Q4_1, BlockQ4_1, 4, true> {};
+template <>
+struct Codec<Format::Q5_0> : LegacyCodec<Format::Q5_0, BlockQ5_0, 5, false> {};
+template <>
+struct Codec<Format::Q5_1> : LegacyCodec<Format::Q5_1, BlockQ5_1, 5, true> {};
 
 }  // namespace qkit
 QKIT_SCALAR_REF_END
