@@ -15,6 +15,8 @@
 //     gemv_q6_K_q8_K_r16, gemm_q6_K_q8_K_16x4_r16
 //   every other target: gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x1 and the q4_0
 //     pair (dot_q8_0-inl.h: Highway widening multiply; "+dotprod": Arm sdot)
+//   F32 / F16 / BF16: float_matmul-inl.h (f32 register tiles; "+bf16":
+//     vdpbf16ps, bf16_x86.hpp)
 //   every other (format, target): gemv_<w>_f32 / gemm_<w>_f32_16x1, the f32
 //     path of dot_generic-inl.h (activations rounded through the pair format)
 #if defined(QKIT_KERNELS_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -32,6 +34,7 @@
 #include "qkit/kernels/common-inl.h"
 #include "qkit/kernels/dot_generic-inl.h"
 #include "qkit/kernels/dot_q8_0-inl.h"
+#include "qkit/kernels/float_matmul-inl.h"
 #include "qkit/kernels/vnni_registry_x86.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -107,6 +110,10 @@ inline void Matmul(const MatmulArgs& a) {
     }
     return;
   }
+  if constexpr (F == Format::F32 || F == Format::F16 || F == Format::BF16) {
+    FloatMatmul<F>(a);
+    return;
+  }
   MatmulGeneric<F>(a, a.row_begin, a.row_end);
 }
 
@@ -114,6 +121,9 @@ template <Format F>
 inline const char* MatmulVariant() {
   if constexpr (kHasVnniKernel<F>) {
     if (cpu::has_fast_path(cpu::kFastVnni)) return HWY_TARGET == HWY_AVX3_DL ? "AVX3_DL+vnni" : "AVX3+vnni";
+  }
+  if constexpr (F == Format::BF16) {
+    if (FloatMatmulUsesBf16Dot<F>()) return "AVX3_DL+bf16";
   }
   if constexpr (F == Format::Q8_0 || F == Format::Q4_0) {
     if (UseNeonDot()) {
