@@ -23,6 +23,7 @@
 #include "qkit/quant/format.hpp"
 
 #include "qkit/kernels/vnni_k_x86.hpp"
+#include "qkit/kernels/vnni_legacy_x86.hpp"
 #include "qkit/kernels/vnni_repack_k_x86.hpp"
 #include "qkit/kernels/vnni_repack_x86.hpp"
 #include "qkit/kernels/vnni_x86.hpp"
@@ -59,6 +60,10 @@ template <> struct Kernel<Format::Q4_0>   : KernelPair<rows_q8_0_act<kKindQ4_0>,
 template <> struct Kernel<Format::IQ4_NL> : KernelPair<rows_q8_0_act<kKindIQ4NL>,  nullptr> {};
 template <> struct Kernel<Format::Q4_K>   : KernelPair<rows_q8_k_act<false>,       interleaved_q4_k> {};
 template <> struct Kernel<Format::Q6_K>   : KernelPair<rows_q8_k_act<true>,        interleaved_q6_k> {};
+template <> struct Kernel<Format::Q4_1>   : KernelPair<rows_legacy<Format::Q4_1>,  nullptr> {};
+template <> struct Kernel<Format::Q5_0>   : KernelPair<rows_legacy<Format::Q5_0>,  nullptr> {};
+template <> struct Kernel<Format::Q5_1>   : KernelPair<rows_legacy<Format::Q5_1>,  nullptr> {};
+template <> struct Kernel<Format::MXFP4>  : KernelPair<rows_legacy<Format::MXFP4>, nullptr> {};
 // clang-format on
 
 }  // namespace qkit::kernels::vnni
