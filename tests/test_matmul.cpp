@@ -316,7 +316,7 @@ TEST_CASE("the integer kernels are chosen where the CPU has them", "[matmul][dis
 TEST_CASE("repacked weights: reversible, and gemv/gemm on them match the reference on every target", "[matmul][repack]") {
   std::mt19937 rng(21);
   ThreadPool p3(3);
-  for (Format f : {Format::Q8_0, Format::Q4_0, Format::Q4_K, Format::Q6_K}) {
+  for (Format f : {Format::Q8_0, Format::Q4_0, Format::IQ4_NL, Format::Q4_K, Format::Q6_K}) {
     for (int64_t m : {1, 16, 37}) {
       const int64_t k = format_info(f).block_size == 256 ? 512 : 96;
       Problem p;

@@ -60,9 +60,10 @@ enum class WeightLayout : uint32_t {
 };
 
 // The 16-row interleaved layouts of repack.hpp. Per group and block
-// (Q8_0/Q4_0: 32 values; Q4_K: 256), in bytes:
-//   Q8_0 / Q4_0: f16 d[16] | chunks of 64 bytes, chunk j = row r's quant
-//                bytes 4j..4j+3 at 4r (Q8_0 stored ^ 0x80: unsigned)
+// (Q8_0/Q4_0/IQ4_NL: 32 values; Q4_K/Q6_K: 256), in bytes:
+//   Q8_0 / Q4_0 / IQ4_NL: f16 d[16] | chunks of 64 bytes, chunk j = row r's
+//                quant bytes 4j..4j+3 at 4r (Q8_0 stored ^ 0x80: unsigned;
+//                Q4_0 and IQ4_NL nibbles as they are)
 //   Q4_K:        f16 d[16] | f16 dmin[16] | packed scale bytes 0-3, 4-7,
 //                8-11 of the 16 rows (3 x 64) | 32 chunks of 64 bytes,
 //                chunk 8i + t = row r's qs bytes 32i + 4t .. + 3 at 4r
@@ -72,7 +73,7 @@ enum class WeightLayout : uint32_t {
 // Same size as the 16 GGUF blocks. interleave_block writes one group block
 // from 16 GGUF blocks; deinterleave_block restores block r.
 inline bool has_interleaved_layout(Format f) {
-  return f == Format::Q8_0 || f == Format::Q4_0 || f == Format::Q4_K || f == Format::Q6_K;
+  return f == Format::Q8_0 || f == Format::Q4_0 || f == Format::IQ4_NL || f == Format::Q4_K || f == Format::Q6_K;
 }
 
 inline void interleave_block(Format f, const uint8_t* const src[16], uint8_t* dst) {
@@ -94,6 +95,7 @@ inline void interleave_block(Format f, const uint8_t* const src[16], uint8_t* ds
     }
     return;
   }
+  // Q8_0, Q4_0, IQ4_NL (f16 d + 32 bytes or 16 bytes of nibbles).
   const bool q8 = f == Format::Q8_0;
   const int chunks = q8 ? 8 : 4;
   for (int r = 0; r < 16; ++r) {

@@ -44,7 +44,7 @@ struct RepackedWeights {
 // W (row layout) -> interleaved copy. Throws for formats without a layout.
 inline RepackedWeights repack(const WeightView& W) {
   require(can_repack(W.format), "repack: no interleaved layout for ", format_name(W.format),
-          " (available: q4_0, q8_0, q4_K, q6_K)");
+          " (available: q4_0, q8_0, iq4_nl, q4_K, q6_K)");
   require(W.layout == WeightLayout::kRows, "repack: weights are already interleaved");
   const FormatInfo& fi = format_info(W.format);
   require(W.rows >= 0 && W.cols > 0 && W.cols % fi.block_size == 0, "repack: weights [", W.rows, " x ", W.cols,

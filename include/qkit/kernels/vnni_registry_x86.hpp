@@ -55,9 +55,9 @@ struct KernelPair {
 };
 
 // clang-format off
-template <> struct Kernel<Format::Q8_0>   : KernelPair<rows_q8_0_act<kKindQ8_0>,   interleaved_q8_0_act<false>> {};
-template <> struct Kernel<Format::Q4_0>   : KernelPair<rows_q8_0_act<kKindQ4_0>,   interleaved_q8_0_act<true>> {};
-template <> struct Kernel<Format::IQ4_NL> : KernelPair<rows_q8_0_act<kKindIQ4NL>,  nullptr> {};
+template <> struct Kernel<Format::Q8_0>   : KernelPair<rows_q8_0_act<kKindQ8_0>,   interleaved_q8_0_act<kKindQ8_0>> {};
+template <> struct Kernel<Format::Q4_0>   : KernelPair<rows_q8_0_act<kKindQ4_0>,   interleaved_q8_0_act<kKindQ4_0>> {};
+template <> struct Kernel<Format::IQ4_NL> : KernelPair<rows_q8_0_act<kKindIQ4NL>,  interleaved_q8_0_act<kKindIQ4NL>> {};
 template <> struct Kernel<Format::Q4_K>   : KernelPair<rows_q8_k_act<false>,       interleaved_q4_k> {};
 template <> struct Kernel<Format::Q6_K>   : KernelPair<rows_q8_k_act<true>,        interleaved_q6_k> {};
 template <> struct Kernel<Format::Q4_1>   : KernelPair<rows_legacy<Format::Q4_1>,  nullptr> {};
