@@ -68,8 +68,13 @@ enum class WeightLayout : uint32_t {
 //                8-11 of the 16 rows (3 x 64) | 32 chunks of 64 bytes,
 //                chunk 8i + t = row r's qs bytes 32i + 4t .. + 3 at 4r
 //   Q6_K:        f16 d[16] | int8 scales: 16 x 16 (sub-block s: the 16
-//                rows' scale s) | 32 ql chunks | 16 qh chunks (64 bytes,
-//                chunk c = row r's bytes 4c .. 4c + 3 at 4r)
+//                rows' scale s) | 16 triples of 64-byte chunks, triple
+//                8h + t = ql chunk 16h + t, ql chunk 16h + 8 + t, qh chunk
+//                8h + t (ql / qh chunk c = row r's ql / qh bytes 4c .. 4c + 3
+//                at 4r): the bytes that make the 6-bit quants of values
+//                128h + 32q + 4t (q = 0..3), adjacent so the kernel reads
+//                the group block front to back (a streaming pattern the
+//                hardware prefetcher follows)
 // Same size as the 16 GGUF blocks. interleave_block writes one group block
 // from 16 GGUF blocks; deinterleave_block restores block r.
 inline bool has_interleaved_layout(Format f) {
@@ -81,8 +86,13 @@ inline void interleave_block(Format f, const uint8_t* const src[16], uint8_t* ds
     for (int r = 0; r < 16; ++r) {
       std::memcpy(dst + 2 * r, src[r] + 208, 2);
       for (int sb = 0; sb < 16; ++sb) dst[32 + 16 * sb + r] = src[r][192 + sb];
-      for (int c = 0; c < 32; ++c) std::memcpy(dst + 288 + 64 * c + 4 * r, src[r] + 4 * c, 4);
-      for (int c = 0; c < 16; ++c) std::memcpy(dst + 288 + 2048 + 64 * c + 4 * r, src[r] + 128 + 4 * c, 4);
+      for (int i = 0; i < 16; ++i) {
+        const int h = i / 8, t = i % 8;
+        uint8_t* tri = dst + 288 + 192 * i + 4 * r;
+        std::memcpy(tri, src[r] + 4 * (16 * h + t), 4);
+        std::memcpy(tri + 64, src[r] + 4 * (16 * h + 8 + t), 4);
+        std::memcpy(tri + 128, src[r] + 128 + 4 * i, 4);
+      }
     }
     return;
   }
@@ -112,8 +122,13 @@ inline void deinterleave_block(Format f, const uint8_t* gb, int r, uint8_t* blk)
   if (f == Format::Q6_K) {
     std::memcpy(blk + 208, gb + 2 * r, 2);
     for (int sb = 0; sb < 16; ++sb) blk[192 + sb] = gb[32 + 16 * sb + r];
-    for (int c = 0; c < 32; ++c) std::memcpy(blk + 4 * c, gb + 288 + 64 * c + 4 * r, 4);
-    for (int c = 0; c < 16; ++c) std::memcpy(blk + 128 + 4 * c, gb + 288 + 2048 + 64 * c + 4 * r, 4);
+    for (int i = 0; i < 16; ++i) {
+      const int h = i / 8, t = i % 8;
+      const uint8_t* tri = gb + 288 + 192 * i + 4 * r;
+      std::memcpy(blk + 4 * (16 * h + t), tri, 4);
+      std::memcpy(blk + 4 * (16 * h + 8 + t), tri + 64, 4);
+      std::memcpy(blk + 128 + 4 * i, tri + 128, 4);
+    }
     return;
   }
   if (f == Format::Q4_K) {
