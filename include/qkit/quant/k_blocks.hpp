@@ -1,10 +1,11 @@
 // qkit/quant/k_blocks.hpp — the K-quant super-block structs (Q2_K..Q6_K,
 // Q8_K), laid out byte for byte as ggml / GGUF store them, and the row
-// geometry check every K-quant and ternary codec shares.
+// codec every K-quant and ternary format shares (SuperBlockCodec).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "qkit/base/error.hpp"
 #include "qkit/base/fp16.hpp"
@@ -78,5 +79,44 @@ inline int64_t k_blocks_in_row(const char* fmt, int64_t n) {
   return n / kQK;
 }
 
+// Whether a super-block has a min scale (Q2_K, Q4_K, Q5_K) besides d.
+template <typename Block, typename = void>
+inline constexpr bool kHasDmin = false;
+template <typename Block>
+inline constexpr bool kHasDmin<Block, std::void_t<decltype(Block::dmin)>> = true;
+
 }  // namespace quant
+// The row codec every 256-value super-block format shares: checks the row
+// geometry and the input, then runs the format's block functions, given by
+// Blocks (the format's Codec, CRTP):
+//   static void quantize_block(const float* x, const float* imatrix_or_null, Block& y);
+//   static void dequantize_block(const Block& b, float* y);
+// Validation checks the block's f16 scale d, and dmin where the block has one.
+template <Format F, typename B, typename Blocks>
+struct SuperBlockCodec {
+  using Block = B;
+  static constexpr bool kHasQuantizer = true;
+  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
+    auto* y = static_cast<Block*>(dst);
+    const int64_t nb = quant::k_blocks_in_row(name(), n);
+    quant::require_finite(name(), x, n);
+    for (int64_t i = 0; i < nb; ++i) Blocks::quantize_block(x + i * kQK, imatrix ? imatrix + i * kQK : nullptr, y[i]);
+  }
+  static void dequantize_row(const void* src, float* y, int64_t n) {
+    const auto* b = static_cast<const Block*>(src);
+    const int64_t nb = quant::k_blocks_in_row(name(), n);
+    for (int64_t i = 0; i < nb; ++i) Blocks::dequantize_block(b[i], y + i * kQK);
+  }
+  static void validate_blocks(const void* src, size_t n_blocks) {
+    const auto* b = static_cast<const Block*>(src);
+    for (size_t i = 0; i < n_blocks; ++i) {
+      quant::check_scale(name(), i, "d", b[i].d);
+      if constexpr (quant::kHasDmin<Block>) quant::check_scale(name(), i, "dmin", b[i].dmin);
+    }
+  }
+
+ private:
+  static const char* name() { return format_info(F).name; }
+};
+
 }  // namespace qkit

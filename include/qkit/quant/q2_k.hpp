@@ -140,33 +140,15 @@ inline void dequantize_block_q2k(const BlockQ2K& b, float* y) {
 namespace qkit {
 
 template <>
-struct Codec<Format::Q2_K> {
-  using Block = BlockQ2K;
-  static constexpr bool kHasQuantizer = true;
-  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
-    auto* y = static_cast<Block*>(dst);
-    const int64_t nb = quant::k_blocks_in_row("q2_K", n);
-    quant::require_finite("q2_K", x, n);
-    for (int64_t i = 0; i < nb; ++i) {
-      if (imatrix) {
-        quant::quantize_block_q2k_weighted(x + i * kQK, imatrix + i * kQK, y[i]);
-      } else {
-        quant::quantize_block_q2k(x + i * kQK, y[i]);
-      }
+struct Codec<Format::Q2_K> : SuperBlockCodec<Format::Q2_K, BlockQ2K, Codec<Format::Q2_K>> {
+  static void quantize_block(const float* x, const float* qw, Block& y) {
+    if (qw) {
+      quant::quantize_block_q2k_weighted(x, qw, y);
+    } else {
+      quant::quantize_block_q2k(x, y);
     }
   }
-  static void dequantize_row(const void* src, float* y, int64_t n) {
-    const auto* b = static_cast<const Block*>(src);
-    const int64_t nb = quant::k_blocks_in_row("q2_K", n);
-    for (int64_t i = 0; i < nb; ++i) quant::dequantize_block_q2k(b[i], y + i * kQK);
-  }
-  static void validate_blocks(const void* src, size_t n_blocks) {
-    const auto* b = static_cast<const Block*>(src);
-    for (size_t i = 0; i < n_blocks; ++i) {
-      quant::check_scale("q2_K", i, "d", b[i].d);
-      quant::check_scale("q2_K", i, "dmin", b[i].dmin);
-    }
-  }
+  static void dequantize_block(const Block& b, float* y) { quant::dequantize_block_q2k(b, y); }
 };
 
 }  // namespace qkit

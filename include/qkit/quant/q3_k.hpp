@@ -130,30 +130,15 @@ inline void dequantize_block_q3k(const BlockQ3K& b, float* y) {
 namespace qkit {
 
 template <>
-struct Codec<Format::Q3_K> {
-  using Block = BlockQ3K;
-  static constexpr bool kHasQuantizer = true;
-  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
-    auto* y = static_cast<Block*>(dst);
-    const int64_t nb = quant::k_blocks_in_row("q3_K", n);
-    quant::require_finite("q3_K", x, n);
-    for (int64_t i = 0; i < nb; ++i) {
-      if (imatrix) {
-        quant::quantize_block_q3k_weighted(x + i * kQK, imatrix + i * kQK, y[i]);
-      } else {
-        quant::quantize_block_q3k(x + i * kQK, y[i]);
-      }
+struct Codec<Format::Q3_K> : SuperBlockCodec<Format::Q3_K, BlockQ3K, Codec<Format::Q3_K>> {
+  static void quantize_block(const float* x, const float* qw, Block& y) {
+    if (qw) {
+      quant::quantize_block_q3k_weighted(x, qw, y);
+    } else {
+      quant::quantize_block_q3k(x, y);
     }
   }
-  static void dequantize_row(const void* src, float* y, int64_t n) {
-    const auto* b = static_cast<const Block*>(src);
-    const int64_t nb = quant::k_blocks_in_row("q3_K", n);
-    for (int64_t i = 0; i < nb; ++i) quant::dequantize_block_q3k(b[i], y + i * kQK);
-  }
-  static void validate_blocks(const void* src, size_t n_blocks) {
-    const auto* b = static_cast<const Block*>(src);
-    for (size_t i = 0; i < n_blocks; ++i) quant::check_scale("q3_K", i, "d", b[i].d);
-  }
+  static void dequantize_block(const Block& b, float* y) { quant::dequantize_block_q3k(b, y); }
 };
 
 }  // namespace qkit

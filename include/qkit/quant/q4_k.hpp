@@ -160,29 +160,11 @@ inline void dequantize_block_q4k(const BlockQ4K& b, float* y) {
 namespace qkit {
 
 template <>
-struct Codec<Format::Q4_K> {
-  using Block = BlockQ4K;
-  static constexpr bool kHasQuantizer = true;
-  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
-    auto* y = static_cast<Block*>(dst);
-    const int64_t nb = quant::k_blocks_in_row("q4_K", n);
-    quant::require_finite("q4_K", x, n);
-    for (int64_t i = 0; i < nb; ++i) {
-      quant::quantize_block_q4k(x + i * kQK, imatrix ? imatrix + i * kQK : nullptr, imatrix != nullptr, y[i]);
-    }
+struct Codec<Format::Q4_K> : SuperBlockCodec<Format::Q4_K, BlockQ4K, Codec<Format::Q4_K>> {
+  static void quantize_block(const float* x, const float* qw, Block& y) {
+    quant::quantize_block_q4k(x, qw, qw != nullptr, y);
   }
-  static void dequantize_row(const void* src, float* y, int64_t n) {
-    const auto* b = static_cast<const Block*>(src);
-    const int64_t nb = quant::k_blocks_in_row("q4_K", n);
-    for (int64_t i = 0; i < nb; ++i) quant::dequantize_block_q4k(b[i], y + i * kQK);
-  }
-  static void validate_blocks(const void* src, size_t n_blocks) {
-    const auto* b = static_cast<const Block*>(src);
-    for (size_t i = 0; i < n_blocks; ++i) {
-      quant::check_scale("q4_K", i, "d", b[i].d);
-      quant::check_scale("q4_K", i, "dmin", b[i].dmin);
-    }
-  }
+  static void dequantize_block(const Block& b, float* y) { quant::dequantize_block_q4k(b, y); }
 };
 
 }  // namespace qkit

@@ -70,29 +70,11 @@ inline void dequantize_block_q5k(const BlockQ5K& b, float* y) {
 namespace qkit {
 
 template <>
-struct Codec<Format::Q5_K> {
-  using Block = BlockQ5K;
-  static constexpr bool kHasQuantizer = true;
-  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
-    auto* y = static_cast<Block*>(dst);
-    const int64_t nb = quant::k_blocks_in_row("q5_K", n);
-    quant::require_finite("q5_K", x, n);
-    for (int64_t i = 0; i < nb; ++i) {
-      quant::quantize_block_q5k(x + i * kQK, imatrix ? imatrix + i * kQK : nullptr, imatrix != nullptr, y[i]);
-    }
+struct Codec<Format::Q5_K> : SuperBlockCodec<Format::Q5_K, BlockQ5K, Codec<Format::Q5_K>> {
+  static void quantize_block(const float* x, const float* qw, Block& y) {
+    quant::quantize_block_q5k(x, qw, qw != nullptr, y);
   }
-  static void dequantize_row(const void* src, float* y, int64_t n) {
-    const auto* b = static_cast<const Block*>(src);
-    const int64_t nb = quant::k_blocks_in_row("q5_K", n);
-    for (int64_t i = 0; i < nb; ++i) quant::dequantize_block_q5k(b[i], y + i * kQK);
-  }
-  static void validate_blocks(const void* src, size_t n_blocks) {
-    const auto* b = static_cast<const Block*>(src);
-    for (size_t i = 0; i < n_blocks; ++i) {
-      quant::check_scale("q5_K", i, "d", b[i].d);
-      quant::check_scale("q5_K", i, "dmin", b[i].dmin);
-    }
-  }
+  static void dequantize_block(const Block& b, float* y) { quant::dequantize_block_q5k(b, y); }
 };
 
 }  // namespace qkit

@@ -102,26 +102,11 @@ inline void dequantize_block_q6k(const BlockQ6K& b, float* y) {
 namespace qkit {
 
 template <>
-struct Codec<Format::Q6_K> {
-  using Block = BlockQ6K;
-  static constexpr bool kHasQuantizer = true;
-  static void quantize_row(const float* x, void* dst, int64_t n, const float* imatrix) {
-    auto* y = static_cast<Block*>(dst);
-    const int64_t nb = quant::k_blocks_in_row("q6_K", n);
-    quant::require_finite("q6_K", x, n);
-    for (int64_t i = 0; i < nb; ++i) {
-      quant::quantize_block_q6k(x + i * kQK, imatrix ? imatrix + i * kQK : nullptr, y[i]);
-    }
+struct Codec<Format::Q6_K> : SuperBlockCodec<Format::Q6_K, BlockQ6K, Codec<Format::Q6_K>> {
+  static void quantize_block(const float* x, const float* qw, Block& y) {
+    quant::quantize_block_q6k(x, qw, y);
   }
-  static void dequantize_row(const void* src, float* y, int64_t n) {
-    const auto* b = static_cast<const Block*>(src);
-    const int64_t nb = quant::k_blocks_in_row("q6_K", n);
-    for (int64_t i = 0; i < nb; ++i) quant::dequantize_block_q6k(b[i], y + i * kQK);
-  }
-  static void validate_blocks(const void* src, size_t n_blocks) {
-    const auto* b = static_cast<const Block*>(src);
-    for (size_t i = 0; i < n_blocks; ++i) quant::check_scale("q6_K", i, "d", b[i].d);
-  }
+  static void dequantize_block(const Block& b, float* y) { quant::dequantize_block_q6k(b, y); }
 };
 
 }  // namespace qkit

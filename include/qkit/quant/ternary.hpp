@@ -128,45 +128,15 @@ inline void dequantize_block_tq2_0(const BlockTQ2_0& b, float* y) {
 }  // namespace quant
 
 template <>
-struct Codec<Format::TQ1_0> {
-  using Block = BlockTQ1_0;
-  static constexpr bool kHasQuantizer = true;
-  static void quantize_row(const float* x, void* dst, int64_t n, const float* /*imatrix: unused*/) {
-    auto* y = static_cast<Block*>(dst);
-    const int64_t nb = quant::k_blocks_in_row("tq1_0", n);
-    quant::require_finite("tq1_0", x, n);
-    for (int64_t i = 0; i < nb; ++i) quant::quantize_block_tq1_0(x + i * kQK, y[i]);
-  }
-  static void dequantize_row(const void* src, float* y, int64_t n) {
-    const auto* b = static_cast<const Block*>(src);
-    const int64_t nb = quant::k_blocks_in_row("tq1_0", n);
-    for (int64_t i = 0; i < nb; ++i) quant::dequantize_block_tq1_0(b[i], y + i * kQK);
-  }
-  static void validate_blocks(const void* src, size_t n_blocks) {
-    const auto* b = static_cast<const Block*>(src);
-    for (size_t i = 0; i < n_blocks; ++i) quant::check_scale("tq1_0", i, "d", b[i].d);
-  }
+struct Codec<Format::TQ1_0> : SuperBlockCodec<Format::TQ1_0, BlockTQ1_0, Codec<Format::TQ1_0>> {
+  static void quantize_block(const float* x, const float* /*imatrix: unused*/, Block& y) { quant::quantize_block_tq1_0(x, y); }
+  static void dequantize_block(const Block& b, float* y) { quant::dequantize_block_tq1_0(b, y); }
 };
 
 template <>
-struct Codec<Format::TQ2_0> {
-  using Block = BlockTQ2_0;
-  static constexpr bool kHasQuantizer = true;
-  static void quantize_row(const float* x, void* dst, int64_t n, const float* /*imatrix: unused*/) {
-    auto* y = static_cast<Block*>(dst);
-    const int64_t nb = quant::k_blocks_in_row("tq2_0", n);
-    quant::require_finite("tq2_0", x, n);
-    for (int64_t i = 0; i < nb; ++i) quant::quantize_block_tq2_0(x + i * kQK, y[i]);
-  }
-  static void dequantize_row(const void* src, float* y, int64_t n) {
-    const auto* b = static_cast<const Block*>(src);
-    const int64_t nb = quant::k_blocks_in_row("tq2_0", n);
-    for (int64_t i = 0; i < nb; ++i) quant::dequantize_block_tq2_0(b[i], y + i * kQK);
-  }
-  static void validate_blocks(const void* src, size_t n_blocks) {
-    const auto* b = static_cast<const Block*>(src);
-    for (size_t i = 0; i < n_blocks; ++i) quant::check_scale("tq2_0", i, "d", b[i].d);
-  }
+struct Codec<Format::TQ2_0> : SuperBlockCodec<Format::TQ2_0, BlockTQ2_0, Codec<Format::TQ2_0>> {
+  static void quantize_block(const float* x, const float* /*imatrix: unused*/, Block& y) { quant::quantize_block_tq2_0(x, y); }
+  static void dequantize_block(const Block& b, float* y) { quant::dequantize_block_tq2_0(b, y); }
 };
 
 }  // namespace qkit
