@@ -112,19 +112,8 @@ inline float make_qkx2_quants(int n, int nmax, const float* x, const float* weig
 // (stored biased by +nmax). With do_rmse, refines single quants for up to 5
 // rounds while the x^2-weighted least-squares fit improves.
 inline float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_rmse) {
-  float max = 0;
-  float amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
-    std::memset(L, 0, static_cast<size_t>(n));
-    return 0.f;
-  }
+  float max;
+  if (!signed_max_or_zero(n, x, L, max)) return 0.f;
   auto clamp_l = [nmax](int l) { return l < -nmax ? -nmax : (l > nmax - 1 ? nmax - 1 : l); };
   const float iscale = -nmax / max;
   if (do_rmse) {

@@ -20,16 +20,12 @@ namespace qkit::quant {
 // Groups whose largest magnitude is below this are treated as all zero.
 inline constexpr float kGroupMaxEps = 1e-15f;
 
-// Symmetric search: quantizes x[0..n) to integers in [-nmax, nmax-1], stored
-// biased by +nmax in L, and returns the scale. The scale starts at -nmax/max
-// (max: the signed value of largest magnitude, so its quant is -nmax exactly)
-// and the weighted least-squares fit is kept over 18 perturbed inverse scales
-// -(nmax + 0.1*is)/max, is in [-9, 9] \ {0}. Weights: qw if given, else by
-// rmse_type (1: x^2, 2: 1, 3: |x|, other: sqrt|x|). rmse_type 0 skips the fit;
-// a negative rmse_type returns early with the average of the first fit and 1/iscale.
-inline float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
-  QKIT_NO_CONTRACT
-  float max = 0, amax = 0;
+// The symmetric searches' start: max = the value of largest magnitude, with
+// its sign (the first such value on ties). A group whose magnitudes are all
+// below kGroupMaxEps gets all-zero quants and false.
+inline bool signed_max_or_zero(int n, const float* x, int8_t* L, float& max) {
+  float amax = 0;
+  max = 0;
   for (int i = 0; i < n; ++i) {
     const float ax = std::fabs(x[i]);
     if (ax > amax) {
@@ -39,8 +35,22 @@ inline float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse
   }
   if (amax < kGroupMaxEps) {
     std::memset(L, 0, static_cast<size_t>(n));
-    return 0.f;
+    return false;
   }
+  return true;
+}
+
+// Symmetric search: quantizes x[0..n) to integers in [-nmax, nmax-1], stored
+// biased by +nmax in L, and returns the scale. The scale starts at -nmax/max
+// (max: the signed value of largest magnitude, so its quant is -nmax exactly)
+// and the weighted least-squares fit is kept over 18 perturbed inverse scales
+// -(nmax + 0.1*is)/max, is in [-9, 9] \ {0}. Weights: qw if given, else by
+// rmse_type (1: x^2, 2: 1, 3: |x|, other: sqrt|x|). rmse_type 0 skips the fit;
+// a negative rmse_type returns early with the average of the first fit and 1/iscale.
+inline float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
+  QKIT_NO_CONTRACT
+  float max;
+  if (!signed_max_or_zero(n, x, L, max)) return 0.f;
   auto clamp_l = [nmax](int l) { return l < -nmax ? -nmax : (l > nmax - 1 ? nmax - 1 : l); };
   float iscale = -nmax / max;
   if (rmse_type == 0) {
