@@ -187,8 +187,13 @@ class Model {
         std::copy(row + Eq, row + Eq + Ekv, s.k.data() + t * Ekv);
         std::copy(row + Eq + Ekv, row + Eqkv, s.v.data() + t * Ekv);
       }
-      qkit::rope(s.q.data(), N, static_cast<size_t>(h.n_head), s.pos.data(), rope);
-      qkit::rope(s.k.data(), N, static_cast<size_t>(h.n_head_kv), s.pos.data(), rope);
+      if (ref) {
+        ref::rope_neox(s.q.data(), N, static_cast<size_t>(h.n_head), s.pos.data(), rope);
+        ref::rope_neox(s.k.data(), N, static_cast<size_t>(h.n_head_kv), s.pos.data(), rope);
+      } else {
+        qkit::rope(s.q.data(), N, static_cast<size_t>(h.n_head), s.pos.data(), rope);
+        qkit::rope(s.k.data(), N, static_cast<size_t>(h.n_head_kv), s.pos.data(), rope);
+      }
       const size_t l = static_cast<size_t>(il);
       kv_->append(l, s.k.data(), s.v.data(), N);
       if (ref) {
@@ -222,7 +227,11 @@ class Model {
         qkit::add(s.o.data(), s.x.data(), s.x.data(), N * E);
         norm(s.x.data(), L.ffn_norm, Vector{}, s.xn.data(), N);
         mm(L.ffn_up, s.xn.data(), n, s.ff.data(), pool);
-        qkit::swiglu(s.ff.data(), s.h.data(), N, F);
+        if (ref) {
+          ref::swiglu(s.ff.data(), s.h.data(), N, F);
+        } else {
+          qkit::swiglu(s.ff.data(), s.h.data(), N, F);
+        }
         mm(L.ffn_down, s.h.data(), n, s.o.data(), pool);
         qkit::add(s.x.data(), s.o.data(), s.x.data(), N * E);
       }

@@ -23,11 +23,18 @@
 
 #include "qkit/base/fp16.hpp"
 #include "qkit/kernels/kv_layout.hpp"
+#include "qkit/kernels/rope.hpp"
+#include "qkit/quant/codec.hpp"
 #include "qkit/thread/pool.hpp"
 
 namespace phi::ref {
 
 inline float round_f16(float x) { return qkit::f16_to_f32(qkit::f32_to_f16(x)); }
+
+// a * b rounded before any addition that follows: the reference's results
+// here come from separate multiplies and adds, and a compiler that fuses them
+// (aarch64 by default) would make Reference mode depend on the target.
+inline float mul(float a, float b) { return qkit::quant::product(a, b); }
 
 // out[i][h] = softmax_j(q[i][h] . K[h/g][j] * scale) V[h/g][j] over the keys
 // j <= position of query i (the queries are the last n_q cache positions),
@@ -63,8 +70,8 @@ inline void attention(const float* q, const qkit::KvView& k, const qkit::KvView&
         } else {
           vs = std::exp(sj - m);
         }
-        for (size_t d = 0; d < hd; ++d) acc[d] = rnd(acc[d] + vr[d] * vs);
-        s = s * ms + vs;
+        for (size_t d = 0; d < hd; ++d) acc[d] = rnd(acc[d] + mul(vr[d], vs));
+        s = mul(s, ms) + vs;
       }
       float* o = out + (i * n_head + h) * hd;
       const float inv = 1.0f / s;
@@ -76,6 +83,31 @@ inline void attention(const float* q, const qkit::KvView& k, const qkit::KvView&
     pool->parallel_for(0, n_tasks, 1, work);
   } else {
     work(0, n_tasks);
+  }
+}
+
+// NeoX RoPE with every rotated pair rounded the same way: each output is
+// one product rounded and the other fused into it,
+//   x[i]     = fma(-x[i+h], sin, x[i] * cos)
+//   x[i + h] = fma( x[i],   sin, x[i+h] * cos),
+// which is what the reference computes (phi3-tiny, whose 16 pairs fill
+// qkit's vector path, matches it bit for bit). qkit's rope rounds both
+// products in its scalar tail, which Phi-4-mini's partial rotary (12 pairs,
+// fewer than one AVX-512 vector) takes; angles: qkit::rope_cos_sin, ggml's.
+inline void rope_neox(float* x, size_t n_tokens, size_t n_head, const int32_t* pos, const qkit::RopeParams& p) {
+  const size_t nr = p.n_rot ? p.n_rot : p.head_dim, h = nr / 2;
+  std::vector<float> cs(nr);
+  for (size_t t = 0; t < n_tokens; ++t) {
+    qkit::rope_cos_sin(p, pos[t], cs.data(), cs.data() + h);
+    for (size_t hd = 0; hd < n_head; ++hd) {
+      float* xh = x + (t * n_head + hd) * p.head_dim;
+      for (size_t i = 0; i < h; ++i) {
+        const float lo = xh[i], hi = xh[h + i], c = cs[i], s = cs[h + i];
+        const float lc = lo * c, hc = hi * c;
+        xh[i] = std::fma(-hi, s, lc);
+        xh[h + i] = std::fma(lo, s, hc);
+      }
+    }
   }
 }
 
@@ -101,7 +133,37 @@ inline void layer_norm(const float* x, const float* w, const float* b, float* ou
     double sum2 = 0;
     for (size_t i = 0; i < n; ++i) sum2 += static_cast<double>((xr[i] - mean) * (xr[i] - mean));
     const float scale = 1.0f / std::sqrt(static_cast<float>(sum2 / static_cast<double>(n)) + eps);
-    for (size_t i = 0; i < n; ++i) out[r * n + i] = ((xr[i] - mean) * scale) * w[i] + b[i];
+    for (size_t i = 0; i < n; ++i) out[r * n + i] = mul((xr[i] - mean) * scale, w[i]) + b[i];
+  }
+}
+
+// SwiGLU as the reference's AVX-512 build computes it (ggml_vec_swiglu_f32):
+// silu(g) * u with silu(x) = x / (1 + e^-x) and e^x from its vector routine
+// (ggml_v_expf: n = round(x / ln2), a degree-5 polynomial in the reduced
+// argument, then scalef) on every full group of 16, libm expf on the rest.
+// qkit's exp differs from it by an ulp here and there, enough to flip a Q8
+// activation rounding in the next matmul now and then.
+inline float v_expf(float x) {
+  const float r = 0x1.8p23f;
+  const float z = std::fma(x, 0x1.715476p+0f, r);
+  const float n = z - r;
+  const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
+  const float u = b * b;
+  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                           u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  if (std::fabs(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
+  return std::ldexp(j, static_cast<int>(n));  // scalef: j * 2^n, one rounding
+}
+
+// gate_up: [rows][2n] = gate | up; out: [rows][n].
+inline void swiglu(const float* gate_up, float* out, size_t rows, size_t n) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* g = gate_up + r * 2 * n;
+    const float* u = g + n;
+    float* o = out + r * n;
+    size_t i = 0;
+    for (const size_t nv = n / 16 * 16; i < nv; ++i) o[i] = (g[i] / (1.0f + v_expf(0.0f - g[i]))) * u[i];
+    for (; i < n; ++i) o[i] = (g[i] / (1.0f + std::exp(-g[i]))) * u[i];
   }
 }
 
@@ -116,7 +178,7 @@ inline void gelu(const float* x, float* out, size_t n) {
       out[i] = x[i];
     } else {
       const float v = round_f16(x[i]);
-      out[i] = round_f16(0.5f * v * (1.0f + std::tanh(c * v * (1.0f + 0.044715f * v * v))));
+      out[i] = round_f16(0.5f * v * (1.0f + std::tanh(c * v * (1.0f + mul(0.044715f * v, v)))));
     }
   }
 }
