@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -13,6 +14,7 @@
 #include "qkit/kernels/quantize_act.hpp"
 #include "qkit/kernels/matmul_tensor.hpp"
 #include "qkit/kernels/repack.hpp"
+#include "qkit/kernels/sve_dot_arm.hpp"
 #include "qkit/quant/k_quants.hpp"
 #include "qkit/quant/registry.hpp"
 #include "qkit/quant/ternary.hpp"
@@ -310,6 +312,62 @@ TEST_CASE("the integer kernels are chosen where the CPU has them", "[matmul][dis
       REQUIRE(std::string(matmul_variant(f)) == "AVX3_DL+vnni");
     cpu::ScopedTarget no_vnni(HWY_AVX3_DL, cpu::kFastAll & ~cpu::kFastVnni);
     REQUIRE(std::string(matmul_variant(Format::Q4_0)) == "AVX3_DL");
+  }
+}
+
+TEST_CASE("Arm: sdot and smmla kernels are chosen where the CPU has them, and can be switched off", "[matmul][dispatch]") {
+  const int64_t arm = HWY_NEON | HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128;
+  if ((cpu::chosen_target() & arm) == 0) {
+    // Elsewhere no variant may claim an Arm fast path.
+    for (const FormatInfo& fi : kFormatInfo) {
+      const std::string v = matmul_variant(fi.format);
+      REQUIRE(v.find("+dotprod") == std::string::npos);
+      REQUIRE(v.find("+i8mm") == std::string::npos);
+    }
+    return;
+  }
+  // Without QKIT_TARGETS, every fast path the CPU reports is on.
+  if (std::getenv("QKIT_TARGETS") == nullptr) {
+    REQUIRE(cpu::has_fast_path(cpu::kFastDotprod) == cpu::features().dotprod);
+    REQUIRE(cpu::has_fast_path(cpu::kFastI8mm) == cpu::features().i8mm);
+  }
+  for (int64_t t : cpu::supported_targets()) {
+    for (uint32_t fp : {uint32_t{cpu::kFastAll}, cpu::kFastAll & ~cpu::kFastI8mm, cpu::kFastAll & ~cpu::kFastDotprod,
+                        cpu::kFastAll & ~(cpu::kFastDotprod | cpu::kFastI8mm)}) {
+      cpu::ScopedTarget scope(t, fp);
+      const std::string name = cpu::target_name(t);
+      const bool dot = cpu::has_fast_path(cpu::kFastDotprod), mm = cpu::has_fast_path(cpu::kFastI8mm);
+      INFO("target " << name << " dotprod " << dot << " i8mm " << mm);
+      REQUIRE(dot == (cpu::features().dotprod && (fp & cpu::kFastDotprod) != 0));
+      REQUIRE(mm == (cpu::features().i8mm && (fp & cpu::kFastI8mm) != 0));
+      // Q8_0 / Q4_0 on the SVE targets take svdot (base SVE, no fast-path
+      // bit) for GEMV and for GEMM without i8mm.
+#if defined(QKIT_HAVE_SVE_DOT)
+      const bool svdot = (t & (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)) != 0;
+#else
+      const bool svdot = false;
+#endif
+      const std::string q8 = name + (dot && !svdot ? "+dotprod" : "") + (mm ? "+i8mm" : "");
+      const std::string kq = name + (dot ? "+dotprod" : "");
+      for (Format f : {Format::Q8_0, Format::Q4_0}) REQUIRE(std::string(matmul_variant(f)) == q8);
+      for (Format f : {Format::Q4_K, Format::Q6_K}) REQUIRE(std::string(matmul_variant(f)) == kq);
+      REQUIRE(std::string(matmul_variant(Format::Q5_K)) == name);  // f32 path
+      // Each combination computes within budget (the main case runs only
+      // the full set per target): Q8_0/Q4_0 gemm takes smmla or sdot or the
+      // widening multiply; Q4_K/Q6_K sdot or the f32 path.
+      std::mt19937 rng(17);
+      for (Format f : {Format::Q8_0, Format::Q4_0, Format::Q4_K, Format::Q6_K}) {
+        const int64_t k = format_info(f).block_size == 256 ? 512 : 96;
+        Problem p;
+        REQUIRE(make_problem(f, 7, k, rng, p));
+        for (int64_t n : {1, 3}) {
+          std::vector<float> X = random_row(rng, static_cast<size_t>(n * k), 1.0f);
+          std::vector<float> Y(static_cast<size_t>(n * p.m), -1.0f);
+          gemm(WeightView{f, p.w.data(), p.m, k, 0}, X.data(), n, Y.data());
+          check_against_reference(p, X, n, Y, 2e-5);
+        }
+      }
+    }
   }
 }
 

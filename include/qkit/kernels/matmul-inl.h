@@ -14,7 +14,10 @@
 //     gemv_q4_K_q8_K_r16, gemm_q4_K_q8_K_16x4_r16                (vnni_repack_k_x86.hpp)
 //     gemv_q6_K_q8_K_r16, gemm_q6_K_q8_K_16x4_r16
 //   every other target: gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x1 and the q4_0
-//     pair (dot_q8_0-inl.h: Highway widening multiply; "+dotprod": Arm sdot)
+//     pair (dot_q8_0-inl.h: Highway widening multiply; "+dotprod": Arm sdot;
+//     "+i8mm": gemm_q8_0_q8_0_4x4 / gemm_q4_0_q8_0_4x4, Arm smmla, N >= 2)
+//   Arm "+dotprod": gemv_q4_K_q8_K / gemm_q4_K_q8_K_1x8 and the q6_K pair
+//     (neon_k_arm.hpp, sdot), rows or interleaved groups unpacked
 //   F32 / F16 / BF16: float_matmul-inl.h (f32 register tiles; "+bf16":
 //     vdpbf16ps, bf16_x86.hpp)
 //   every other (format, target): gemv_<w>_f32 / gemm_<w>_f32_16x1, the f32
@@ -67,7 +70,7 @@ inline bool UsesIntKernel() {
   if constexpr (kHasVnniKernel<F>) {
     if (cpu::has_fast_path(cpu::kFastVnni)) return true;
   }
-  return F == Format::Q8_0 || F == Format::Q4_0;  // dot_q8_0-inl.h everywhere
+  return HasIntKernel<F>();  // dot_q8_0-inl.h: Q8_0/Q4_0 everywhere, Arm K-quants with sdot
 }
 
 template <Format F>
@@ -83,31 +86,8 @@ inline void Matmul(const MatmulArgs& a) {
     }
   }
 #endif
-  if constexpr (F == Format::Q8_0 || F == Format::Q4_0) {
-    if (a.layout == WeightLayout::kRows) {
-      for (int64_t c0 = 0; c0 < a.act->n; c0 += kColumnBlock) {
-        const int64_t c1 = c0 + kColumnBlock < a.act->n ? c0 + kColumnBlock : a.act->n;
-        RowsQ8<F == Format::Q4_0>(a, a.row_begin, a.row_end, c0, c1);
-      }
-    } else {
-      // Interleaved weights without their kernel here: unpack each 16-row
-      // group to GGUF rows and run the row kernel on it.
-      const size_t rb = static_cast<size_t>(a.cols / 32) * format_info(F).block_bytes;
-      thread_local AlignedBuffer<uint8_t> grp;
-      grp.ensure(16 * rb);
-      for (int64_t g = a.row_begin / 16; g * 16 < a.row_end; ++g) {
-        const int64_t valid = a.rows - g * 16 < 16 ? a.rows - g * 16 : 16;
-        for (int r = 0; r < valid; ++r)
-          unpack_interleaved_row(F, a.w + static_cast<size_t>(g) * a.row_stride, r, a.cols / 32,
-                                 grp.data() + static_cast<size_t>(r) * rb);
-        MatmulArgs part = a;
-        part.w = grp.data();
-        part.layout = WeightLayout::kRows;
-        part.row_stride = rb;
-        part.y = a.y + g * 16;
-        RowsQ8<F == Format::Q4_0>(part, 0, valid, 0, a.act->n);
-      }
-    }
+  if (HasIntKernel<F>()) {  // dot_q8_0-inl.h (rows, or interleaved groups unpacked)
+    MatmulInt<F>(a);
     return;
   }
   if constexpr (F == Format::F32 || F == Format::F16 || F == Format::BF16) {
@@ -125,13 +105,7 @@ inline const char* MatmulVariant() {
   if constexpr (F == Format::BF16) {
     if (FloatMatmulUsesBf16Dot<F>()) return "AVX3_DL+bf16";
   }
-  if constexpr (F == Format::Q8_0 || F == Format::Q4_0) {
-    if (UseNeonDot()) {
-      static const std::string name = std::string(TargetVariant()) + "+dotprod";
-      return name.c_str();
-    }
-  }
-  return TargetVariant();
+  return IntVariant<F>();  // TargetVariant() plus "+dotprod" / "+i8mm" where used
 }
 
 // Whether the call needs quantized (true) or f32 (false) activations.
