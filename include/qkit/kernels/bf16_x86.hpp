@@ -10,13 +10,15 @@
 // into an f32 accumulator (round to nearest even; denormal inputs and results
 // flush to zero, as in the reference engine's own vdpbf16ps dot).
 //
-// Shape: a tile of 4 weight rows x up to 6 activation columns, 24 zmm
-// accumulators, 32 values per instruction; each weight vector is loaded
-// once per step and feeds every column of the tile. Activation columns are
-// converted to bf16 once per block of columns that fits in L2, padded with
-// zeros to 32 values, so only the weights' last step needs a masked load.
-// Every output runs the same instruction sequence whatever the tile it lands
-// in, so results depend on neither N's split, the row range nor the thread
+// Shapes: GEMV takes one row at a time with four accumulators (the matrix
+// streams as one sequential run). GEMM takes a tile of 4 weight rows x up
+// to 6 activation columns, 24 zmm accumulators, 32 values per instruction;
+// each weight vector is loaded once per step and feeds every column of the
+// tile, and the next tile's rows are prefetched meanwhile. Activation
+// columns are converted to bf16 once per column block, padded with zeros to
+// 32 values, so only the weights' last step needs a masked load. Every
+// output runs the same instruction sequence whatever the tile it lands in,
+// so results depend on neither N's split, the row range nor the thread
 // count.
 #pragma once
 
@@ -46,8 +48,10 @@ namespace qkit::kernels::bf16x86 {
 inline constexpr int kRows = 4;  // weight rows per tile
 inline constexpr int kCols = 6;  // activation columns per tile (4 x 6 accumulators + 4 weights <= 32 zmm)
 
-// Bytes of bf16 activations kept per column block (Zen 5 L2: 1 MiB).
-inline constexpr size_t kColumnBlockBytes = size_t(512) << 10;
+// Bytes of bf16 activations per column block: the weights stream from
+// memory once per block, so the block is large (past L2, inside L3), as in
+// float_matmul-inl.h.
+inline constexpr size_t kColumnBlockBytes = size_t(1) << 20;
 
 // x (f32 values that are exact bf16) -> bf16 bits, zeros up to kp.
 QKIT_BF16_TARGET inline void pack_column(const float* x, size_t k, size_t kp, uint16_t* out) {
@@ -106,6 +110,25 @@ QKIT_BF16_TARGET inline void tile_cols(int cols, const uint16_t* const* w, const
   }
 }
 
+// One row against one column: four accumulators over consecutive steps.
+QKIT_BF16_TARGET inline float row_dot(const uint16_t* w, const uint16_t* x, size_t k) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  size_t i = 0;
+  for (; i + 128 <= k; i += 128) {
+    a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(w + i), (__m512bh)_mm512_loadu_si512(x + i));
+    a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_loadu_si512(w + i + 32), (__m512bh)_mm512_loadu_si512(x + i + 32));
+    a2 = _mm512_dpbf16_ps(a2, (__m512bh)_mm512_loadu_si512(w + i + 64), (__m512bh)_mm512_loadu_si512(x + i + 64));
+    a3 = _mm512_dpbf16_ps(a3, (__m512bh)_mm512_loadu_si512(w + i + 96), (__m512bh)_mm512_loadu_si512(x + i + 96));
+  }
+  for (; i + 32 <= k; i += 32)
+    a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(w + i), (__m512bh)_mm512_loadu_si512(x + i));
+  if (i < k) {
+    const __mmask32 m = static_cast<__mmask32>((uint64_t(1) << (k - i)) - 1);
+    a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_maskz_loadu_epi16(m, w + i), (__m512bh)_mm512_loadu_si512(x + i));
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
 // Rows [row_begin, row_end) of Y for every column; a.act->xf holds x rounded
 // through bf16.
 QKIT_BF16_TARGET inline void matmul(const MatmulArgs& a) {
@@ -117,6 +140,12 @@ QKIT_BF16_TARGET inline void matmul(const MatmulArgs& a) {
   if (nc > x.n) nc = x.n;
   thread_local AlignedBuffer<uint16_t> xb;
   xb.ensure(static_cast<size_t>(nc) * kp);
+  if (x.n == 1) {  // GEMV: one row at a time, the matrix streams as one sequential run
+    pack_column(x.xf, k, kp, xb.data());
+    for (int64_t r = a.row_begin; r < a.row_end; ++r)
+      a.y[r] = row_dot(reinterpret_cast<const uint16_t*>(a.w + static_cast<size_t>(r) * a.row_stride), xb.data(), k);
+    return;
+  }
   for (int64_t c0 = 0; c0 < x.n; c0 += nc) {
     const int64_t c1 = c0 + nc < x.n ? c0 + nc : x.n;
     for (int64_t c = c0; c < c1; ++c)
@@ -126,8 +155,19 @@ QKIT_BF16_TARGET inline void matmul(const MatmulArgs& a) {
       const uint16_t* w[kRows];
       for (int j = 0; j < kRows; ++j)  // rows past the end repeat the last one; their results are dropped
         w[j] = reinterpret_cast<const uint16_t*>(a.w + static_cast<size_t>(r + (j < valid ? j : valid - 1)) * a.row_stride);
+      // Bring the next tile's rows into the caches while this one computes.
+      const int64_t rn = r + kRows;
+      const size_t next_bytes =
+          rn < a.row_end ? static_cast<size_t>((a.row_end - rn < kRows ? a.row_end - rn : kRows) - 1) * a.row_stride + k * 2 : 0;
+      const char* next = next_bytes ? reinterpret_cast<const char*>(a.w + static_cast<size_t>(rn) * a.row_stride) : nullptr;
+      const size_t tiles = static_cast<size_t>((c1 - c0 + kCols - 1) / kCols);
       for (int64_t c = c0; c < c1; c += kCols) {
         const int cols = c1 - c < kCols ? static_cast<int>(c1 - c) : kCols;
+        if (next_bytes) {
+          const size_t t = static_cast<size_t>((c - c0) / kCols);
+          const size_t hi = next_bytes * (t + 1) / tiles;
+          for (size_t b = next_bytes * t / tiles / 64 * 64; b < hi; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
+        }
         const uint16_t* xs[kCols];
         for (int j = 0; j < cols; ++j) xs[j] = xb.data() + static_cast<size_t>(c - c0 + j) * kp;
         float out[kRows * kCols];

@@ -7,24 +7,29 @@
 // dot product is an f32 sum of exact products.
 //
 // Kernel names (docs/dispatch.md grammar; the target is the namespace):
-//   gemv_<f32|f16|bf16>_f32       4 rows at a time, weights converted to f32
-//                                 as they stream past (F16C / fcvt, bf16 by
-//                                 a 16-bit shift); targets without native
-//                                 f16 conversion take the GEMM path (N = 1)
+//   gemv_<f32|f16|bf16>_f32       one row at a time, four accumulators,
+//                                 weights converted to f32 in registers
+//                                 (F16C / fcvt; bf16 by a 16-bit shift): the
+//                                 matrix streams as one sequential run, which
+//                                 the hardware prefetchers follow best (4-row
+//                                 tiles, 4 streams 1 row apart, measured
+//                                 slower). Targets without native f16
+//                                 conversion take the GEMM path with N = 1.
 //   gemm_<f32|f16|bf16>_f32_4xC   register tile of 4 rows x C columns
 //                                 (C = 6 with 32 vector registers, else 3):
 //                                 each weight vector feeds C columns and each
-//                                 activation vector 4 rows. F16/BF16 rows are
-//                                 converted once per column block into an f32
-//                                 panel; activation columns are blocked so
-//                                 that a block stays in L2 while the rows pass.
+//                                 activation vector 4 rows. Rows are copied /
+//                                 converted once per column block into a
+//                                 4-row f32 panel (contiguous, in L1/L2),
+//                                 and the next panel's rows are prefetched
+//                                 while the current one computes.
 //   AVX3_DL with AVX-512 BF16 (variant "AVX3_DL+bf16"): gemv_bf16_bf16 /
 //     gemm_bf16_bf16_4x6, vdpbf16ps on the raw weights (bf16_x86.hpp).
 //
-// Every output (r, c) runs the same operation sequence (vector FMAs over
-// the whole of K, one reduction, a scalar tail) whatever the tile, block or
-// row range it falls in: results do not depend on the thread count, and the
-// GEMV and GEMM paths of a target agree bit for bit.
+// Every GEMM output (r, c) runs the same operation sequence (vector FMAs
+// over the whole of K, one reduction, a scalar tail) whatever the tile,
+// block or row range it falls in, and every GEMV row the same as well:
+// results do not depend on the thread count.
 #if defined(QKIT_KERNELS_FLOAT_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef QKIT_KERNELS_FLOAT_MATMUL_INL_H_
 #undef QKIT_KERNELS_FLOAT_MATMUL_INL_H_
@@ -34,6 +39,7 @@
 
 #include <cstring>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "qkit/base/aligned.hpp"
 #include "qkit/base/fp16.hpp"
@@ -62,15 +68,17 @@ inline constexpr int kFloatTileCols = 6;
 #endif
 inline constexpr int kFloatTileRows = 4;
 
-// Bytes of f32 activations kept per column block (they stay in L2 while the
-// thread's rows pass by).
-inline constexpr size_t kFloatColumnBlockBytes = size_t(512) << 10;
+// Bytes of f32 activations per column block. The weights are copied into
+// panels once per block, so a large block (past L2, still well inside L3)
+// measured faster than one that fits L2: 512 KiB -> 2 MiB took F16 GEMM
+// from ~72% to ~81% of the f32 FMA peak (N = 512, K = 3072).
+inline constexpr size_t kFloatColumnBlockBytes = size_t(2) << 20;
 
 // Whether format S can be read straight into f32 vectors on this target.
 template <Format S>
 inline constexpr bool kDirectLoad = S == Format::F32 || S == Format::BF16 || (S == Format::F16 && QKIT_NATIVE_F16);
 
-// Weights of row `row` (format S) from value i on, as f32 lanes.
+// Weights of a row in format S from value i on, as f32 lanes.
 template <Format S, class D>
 HWY_INLINE auto LoadWeights(D d, const void* row, size_t i) {
   if constexpr (S == Format::BF16) {
@@ -103,46 +111,66 @@ inline float WeightAt(const void* row, size_t i) {
   }
 }
 
-// out[c * 4 + r] = w_r . x_c for 4 weight rows (format S) and C activation
-// columns of k values. Accumulators are named variables, not arrays: SVE
-// vectors are sizeless types.
-template <Format S, int C>
-HWY_INLINE void FloatTile(const void* const* w, const float* const* x, size_t k, float* HWY_RESTRICT out) {
+// GEMV: w . x for one row in format S; four accumulators over consecutive
+// vectors hide the FMA latency.
+template <Format S>
+HWY_INLINE float FloatRowDot(const void* w, const float* HWY_RESTRICT x, size_t k) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+  size_t i = 0;
+  for (; i + 4 * N <= k; i += 4 * N) {
+    a0 = hn::MulAdd(LoadWeights<S>(d, w, i), hn::LoadU(d, x + i), a0);
+    a1 = hn::MulAdd(LoadWeights<S>(d, w, i + N), hn::LoadU(d, x + i + N), a1);
+    a2 = hn::MulAdd(LoadWeights<S>(d, w, i + 2 * N), hn::LoadU(d, x + i + 2 * N), a2);
+    a3 = hn::MulAdd(LoadWeights<S>(d, w, i + 3 * N), hn::LoadU(d, x + i + 3 * N), a3);
+  }
+  for (; i + N <= k; i += N) a0 = hn::MulAdd(LoadWeights<S>(d, w, i), hn::LoadU(d, x + i), a0);
+  float t = hn::GetLane(hn::SumOfLanes(d, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3))));
+  for (; i < k; ++i) t += WeightAt<S>(w, i) * x[i];
+  return t;
+}
+
+// GEMM tile: out[c * 4 + r] = w_r . x_c for 4 f32 weight rows and C
+// activation columns of k values. Accumulators are named variables, not
+// arrays: SVE vectors are sizeless types.
+template <int C>
+HWY_INLINE void FloatTile(const float* const* w, const float* const* x, size_t k, float* HWY_RESTRICT out) {
   static_assert(C >= 1 && C <= 6, "tile columns");
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
 #define QKIT_FT_ACC(c) auto a0##c = hn::Zero(d), a1##c = hn::Zero(d), a2##c = hn::Zero(d), a3##c = hn::Zero(d);
   QKIT_FT_ACC(0) QKIT_FT_ACC(1) QKIT_FT_ACC(2) QKIT_FT_ACC(3) QKIT_FT_ACC(4) QKIT_FT_ACC(5)
 #undef QKIT_FT_ACC
-  const void* const w0 = w[0];
-  const void* const w1 = w[1];
-  const void* const w2 = w[2];
-  const void* const w3 = w[3];
+  const float* HWY_RESTRICT w0 = w[0];
+  const float* HWY_RESTRICT w1 = w[1];
+  const float* HWY_RESTRICT w2 = w[2];
+  const float* HWY_RESTRICT w3 = w[3];
   size_t i = 0;
   for (; i + N <= k; i += N) {
-    const auto v0 = LoadWeights<S>(d, w0, i);
-    const auto v1 = LoadWeights<S>(d, w1, i);
-    const auto v2 = LoadWeights<S>(d, w2, i);
-    const auto v3 = LoadWeights<S>(d, w3, i);
-#define QKIT_FT_STEP(c)                        \
-  if constexpr (C > c) {                       \
-    const auto xv = hn::LoadU(d, x[c] + i);    \
-    a0##c = hn::MulAdd(v0, xv, a0##c);         \
-    a1##c = hn::MulAdd(v1, xv, a1##c);         \
-    a2##c = hn::MulAdd(v2, xv, a2##c);         \
-    a3##c = hn::MulAdd(v3, xv, a3##c);         \
+    const auto v0 = hn::LoadU(d, w0 + i);
+    const auto v1 = hn::LoadU(d, w1 + i);
+    const auto v2 = hn::LoadU(d, w2 + i);
+    const auto v3 = hn::LoadU(d, w3 + i);
+#define QKIT_FT_STEP(c)                     \
+  if constexpr (C > c) {                    \
+    const auto xv = hn::LoadU(d, x[c] + i); \
+    a0##c = hn::MulAdd(v0, xv, a0##c);      \
+    a1##c = hn::MulAdd(v1, xv, a1##c);      \
+    a2##c = hn::MulAdd(v2, xv, a2##c);      \
+    a3##c = hn::MulAdd(v3, xv, a3##c);      \
   }
     QKIT_FT_STEP(0) QKIT_FT_STEP(1) QKIT_FT_STEP(2) QKIT_FT_STEP(3) QKIT_FT_STEP(4) QKIT_FT_STEP(5)
 #undef QKIT_FT_STEP
   }
   // One reduction per output, then the tail (k not a multiple of the
   // vector) as a plain sum in order.
-#define QKIT_FT_OUT(c)                                             \
-  if constexpr (C > c) {                                           \
-    out[c * 4 + 0] = hn::GetLane(hn::SumOfLanes(d, a0##c));        \
-    out[c * 4 + 1] = hn::GetLane(hn::SumOfLanes(d, a1##c));        \
-    out[c * 4 + 2] = hn::GetLane(hn::SumOfLanes(d, a2##c));        \
-    out[c * 4 + 3] = hn::GetLane(hn::SumOfLanes(d, a3##c));        \
+#define QKIT_FT_OUT(c)                                      \
+  if constexpr (C > c) {                                    \
+    out[c * 4 + 0] = hn::GetLane(hn::SumOfLanes(d, a0##c)); \
+    out[c * 4 + 1] = hn::GetLane(hn::SumOfLanes(d, a1##c)); \
+    out[c * 4 + 2] = hn::GetLane(hn::SumOfLanes(d, a2##c)); \
+    out[c * 4 + 3] = hn::GetLane(hn::SumOfLanes(d, a3##c)); \
   }
   QKIT_FT_OUT(0) QKIT_FT_OUT(1) QKIT_FT_OUT(2) QKIT_FT_OUT(3) QKIT_FT_OUT(4) QKIT_FT_OUT(5)
 #undef QKIT_FT_OUT
@@ -150,39 +178,45 @@ HWY_INLINE void FloatTile(const void* const* w, const float* const* x, size_t k,
     for (int c = 0; c < C; ++c)
       for (int r = 0; r < 4; ++r) {
         float t = out[c * 4 + r];
-        for (size_t j = i; j < k; ++j) t += WeightAt<S>(w[r], j) * x[c][j];
+        for (size_t j = i; j < k; ++j) t += w[r][j] * x[c][j];
         out[c * 4 + r] = t;
       }
   }
 }
 
-template <Format S>
-inline void FloatTileCols(int cols, const void* const* w, const float* const* x, size_t k, float* out) {
+inline void FloatTileCols(int cols, const float* const* w, const float* const* x, size_t k, float* out) {
   switch (cols) {
-    case 1: FloatTile<S, 1>(w, x, k, out); break;
-    case 2: FloatTile<S, 2>(w, x, k, out); break;
-    case 3: FloatTile<S, 3>(w, x, k, out); break;
+    case 1: FloatTile<1>(w, x, k, out); break;
+    case 2: FloatTile<2>(w, x, k, out); break;
+    case 3: FloatTile<3>(w, x, k, out); break;
 #if HWY_TARGET != HWY_AVX2 && HWY_TARGET != HWY_SSE4
-    case 4: FloatTile<S, 4>(w, x, k, out); break;
-    case 5: FloatTile<S, 5>(w, x, k, out); break;
-    case 6: FloatTile<S, 6>(w, x, k, out); break;
+    case 4: FloatTile<4>(w, x, k, out); break;
+    case 5: FloatTile<5>(w, x, k, out); break;
+    case 6: FloatTile<6>(w, x, k, out); break;
 #endif
     default: break;
   }
 }
 
-// Rows [r, r + valid) of Y for columns [c0, c1); w: 4 row pointers in
-// format S (rows past `valid` repeat a valid row, their results dropped).
-template <Format S>
-inline void FloatRowTile(const MatmulArgs& a, const void* const* w, int64_t r, int valid, int64_t c0, int64_t c1) {
+// Rows [r, r + valid) of Y for columns [c0, c1) from a 4-row f32 panel w
+// (rows past `valid` repeat row 0; their results are dropped). Prefetches
+// `next_bytes` from `next` spread over the column tiles.
+inline void FloatPanelColumns(const MatmulArgs& a, const float* const* w, int64_t r, int valid, int64_t c0,
+                              int64_t c1, const uint8_t* next, size_t next_bytes) {
   const QuantAct& x = *a.act;
   const size_t k = static_cast<size_t>(a.cols);
+  const size_t tiles = static_cast<size_t>((c1 - c0 + kFloatTileCols - 1) / kFloatTileCols);
   for (int64_t c = c0; c < c1; c += kFloatTileCols) {
     const int cols = c1 - c < kFloatTileCols ? static_cast<int>(c1 - c) : kFloatTileCols;
     const float* xs[kFloatTileCols];
     for (int j = 0; j < cols; ++j) xs[j] = x.xf + static_cast<size_t>(c + j) * x.xf_stride;
+    if (next_bytes) {
+      const size_t t = static_cast<size_t>((c - c0) / kFloatTileCols);
+      const size_t hi = next_bytes * (t + 1) / tiles;
+      for (size_t b = next_bytes * t / tiles / 64 * 64; b < hi; b += 64) hwy::Prefetch(next + b);
+    }
     float out[4 * kFloatTileCols];
-    FloatTileCols<S>(cols, w, xs, k, out);
+    FloatTileCols(cols, w, xs, k, out);
     for (int j = 0; j < cols; ++j) {
       float* y = a.y + static_cast<size_t>(c + j) * a.ldy + r;
       for (int i = 0; i < valid; ++i) y[i] = out[j * 4 + i];
@@ -190,41 +224,40 @@ inline void FloatRowTile(const MatmulArgs& a, const void* const* w, int64_t r, i
   }
 }
 
-// Weights read in place (F32, or F16/BF16 converted in registers): GEMV,
-// and GEMM for F32.
+// Rows [row_begin, row_end) x columns [c0, c1): each group of 4 rows is
+// copied (F32) or converted exactly (F16/BF16, convert-inl.h) into an f32
+// panel, then meets every column of the block.
 template <Format F>
-inline void FloatMatmulDirect(const MatmulArgs& a, int64_t c0, int64_t c1) {
-  for (int64_t r = a.row_begin; r < a.row_end; r += kFloatTileRows) {
-    const int valid = a.row_end - r < kFloatTileRows ? static_cast<int>(a.row_end - r) : kFloatTileRows;
-    const void* w[kFloatTileRows];
-    for (int j = 0; j < kFloatTileRows; ++j)
-      w[j] = a.w + static_cast<size_t>(r + (j < valid ? j : valid - 1)) * a.row_stride;
-    FloatRowTile<F>(a, w, r, valid, c0, c1);
-  }
-}
-
-// F16/BF16 weights converted once per column block into an f32 panel of 4
-// rows (exact conversions of convert-inl.h), then the f32 tile.
-template <Format F>
-inline void FloatMatmulPanel(const MatmulArgs& a, int64_t c0, int64_t c1) {
+inline void FloatMatmulPanels(const MatmulArgs& a, int64_t c0, int64_t c1) {
   const size_t k = static_cast<size_t>(a.cols);
+  const size_t row_bytes = k * (F == Format::F32 ? 4 : 2);
   thread_local AlignedBuffer<float> panel;
   panel.ensure(static_cast<size_t>(kFloatTileRows) * k);
   for (int64_t r = a.row_begin; r < a.row_end; r += kFloatTileRows) {
     const int valid = a.row_end - r < kFloatTileRows ? static_cast<int>(a.row_end - r) : kFloatTileRows;
-    const void* w[kFloatTileRows];
+    const float* w[kFloatTileRows];
     for (int j = 0; j < kFloatTileRows; ++j) {
       float* dst = panel.data() + static_cast<size_t>(j) * k;
       w[j] = j < valid ? dst : panel.data();
       if (j >= valid) continue;
-      const auto* src = reinterpret_cast<const uint16_t*>(a.w + static_cast<size_t>(r + j) * a.row_stride);
-      if constexpr (F == Format::F16) {
-        F16ToF32Row(src, dst, k);
+      const uint8_t* src = a.w + static_cast<size_t>(r + j) * a.row_stride;
+      if constexpr (F == Format::F32) {
+        std::memcpy(dst, src, row_bytes);
+      } else if constexpr (F == Format::F16) {
+        F16ToF32Row(reinterpret_cast<const uint16_t*>(src), dst, k);
       } else {
-        BF16ToF32Row(src, dst, k);
+        BF16ToF32Row(reinterpret_cast<const uint16_t*>(src), dst, k);
       }
     }
-    FloatRowTile<Format::F32>(a, w, r, valid, c0, c1);
+    const int64_t rn = r + kFloatTileRows;
+    const uint8_t* next = nullptr;
+    size_t next_bytes = 0;
+    if (rn < a.row_end) {
+      const int64_t nv = a.row_end - rn < kFloatTileRows ? a.row_end - rn : kFloatTileRows;
+      next = a.w + static_cast<size_t>(rn) * a.row_stride;
+      next_bytes = static_cast<size_t>(nv - 1) * a.row_stride + row_bytes;
+    }
+    FloatPanelColumns(a, w, r, valid, c0, c1, next, next_bytes);
   }
 }
 
@@ -240,22 +273,18 @@ inline void FloatMatmul(const MatmulArgs& a) {
   }
 #endif
   const QuantAct& x = *a.act;
-  if (x.n == 1 && kDirectLoad<F>) {
-    // GEMV: stream each weight once, converting in registers.
-    if constexpr (kDirectLoad<F>) FloatMatmulDirect<F>(a, 0, 1);
-    return;
+  if constexpr (kDirectLoad<F>) {
+    if (x.n == 1) {  // GEMV: stream each weight once, converting in registers
+      const size_t k = static_cast<size_t>(a.cols);
+      for (int64_t r = a.row_begin; r < a.row_end; ++r)
+        a.y[r] = FloatRowDot<F>(a.w + static_cast<size_t>(r) * a.row_stride, x.xf, k);
+      return;
+    }
   }
   const size_t k = static_cast<size_t>(a.cols);
   int64_t nc = static_cast<int64_t>(kFloatColumnBlockBytes / (k * sizeof(float))) / kFloatTileCols * kFloatTileCols;
   if (nc < kFloatTileCols) nc = kFloatTileCols;
-  for (int64_t c0 = 0; c0 < x.n; c0 += nc) {
-    const int64_t c1 = c0 + nc < x.n ? c0 + nc : x.n;
-    if constexpr (F == Format::F32) {
-      FloatMatmulDirect<F>(a, c0, c1);
-    } else {
-      FloatMatmulPanel<F>(a, c0, c1);
-    }
-  }
+  for (int64_t c0 = 0; c0 < x.n; c0 += nc) FloatMatmulPanels<F>(a, c0, c0 + nc < x.n ? c0 + nc : x.n);
 }
 
 template <Format F>
