@@ -144,6 +144,20 @@ TEST_CASE("attention matches naive softmax(QK^T/sqrt(d))V for decode and prompt 
     for (size_t dim : dims) check_against_naive({7, 100, ratio, dim, 2, KvType::F16}, 0, static_cast<uint32_t>(ratio * dim));
 }
 
+TEST_CASE("decode attention: every GQA group size and key-count remainder", "[attention]") {
+  // One query (the decode kernel): group sizes 1-4 take its register
+  // paths, 5 and 8 the tiled one; key counts leave 0-3 keys after the
+  // groups of four and partial tiles of 32, at each head dim.
+  const size_t n_kvs[] = {1, 3, 33, 66, 103, 515};
+  size_t idx = 0;
+  for (KvType t : {KvType::F32, KvType::F16, KvType::Q8_0})
+    for (size_t ratio : {1, 2, 3, 4, 5, 8})
+      for (size_t dim : {32, 64, 96, 128}) {
+        const size_t n_kv = n_kvs[idx++ % 6];
+        check_against_naive({1, n_kv, ratio, dim, 2, t}, 0, static_cast<uint32_t>(1000 + idx));
+      }
+}
+
 TEST_CASE("sliding window attention matches the naive oracle", "[attention]") {
   for (KvType t : {KvType::F32, KvType::F16, KvType::Q8_0}) {
     check_against_naive({7, 100, 3, 64, 1, t}, 16);

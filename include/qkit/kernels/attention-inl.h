@@ -99,18 +99,27 @@ inline void AccumulatePV(float* HWY_RESTRICT acc, float alpha, const float* HWY_
 // head share its position), so each K/V row is converted in registers
 // once, where it is used, and feeds every row's multiply-add: no f32 tile
 // buffer, and the loop stays one stream of loads that the out-of-order
-// core overlaps with the math.
+// core overlaps with the math. Per tile of 32 keys:
+// - scores four keys at a time (each query chunk loaded once for four
+//   keys), the four dot products reduced together (SumOf4), one store;
+// - the online softmax over the tile's scores, vectorized per row;
+// - P V with up to kAccRegs accumulators (kR rows x chunks of the head)
+//   in registers for the whole tile, not loaded and stored per key;
+// - Q8_0 block scales read once per block, and folded into the weight
+//   when there is one row (MHA).
 
 // Whether this target runs the decode path for cache type t: f16 needs
 // hardware conversion; Q8_0 needs a lane count that divides a block.
 inline bool DecodePathOk(KvType t) {
-  if (!kFullSimd) return false;
+  // Scalable (SVE) vectors cannot live in the arrays of accumulators the
+  // decode path keeps; SVE takes the tiled path.
+  if (!kFullSimd || HWY_HAVE_SCALABLE) return false;
   if (t == KvType::F16) return QKIT_NATIVE_F16;
   if (t == KvType::Q8_0) return kv::kQ8Block % hn::Lanes(hn::CappedTag<float, 16>()) == 0;
   return true;
 }
 
-#if HWY_TARGET != HWY_SCALAR
+#if HWY_TARGET != HWY_SCALAR && !HWY_HAVE_SCALABLE
 // The f16 scale of a Q8_0 block as f32 (one hardware conversion if any).
 HWY_INLINE float Q8Scale(const uint8_t* blk) {
 #if QKIT_NATIVE_F16
@@ -148,6 +157,20 @@ HWY_INLINE hn::Vec<D> RowChunk(D d, const uint8_t* row, size_t i) {
   }
 }
 
+// Q8_0: values [i, i + Lanes(d)) of a row as unscaled f32 (the int8
+// quants), and the f32 scale of the block holding value i. Callers that
+// walk a block's chunks take its scale once.
+template <class D>
+HWY_INLINE hn::Vec<D> Q8Quants(D d, const uint8_t* row, size_t i) {
+  const hn::Rebind<int32_t, D> di;
+  const hn::Rebind<int8_t, D> d8;
+  const auto* qs = reinterpret_cast<const int8_t*>(row + (i / kv::kQ8Block) * sizeof(BlockQ8_0) + 2) + i % kv::kQ8Block;
+  return hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(d8, qs)));
+}
+HWY_INLINE float Q8RowScale(const uint8_t* row, size_t i) {
+  return Q8Scale(row + (i / kv::kQ8Block) * sizeof(BlockQ8_0));
+}
+
 // Value i of a cache row (the scalar tail of f32/f16 rows).
 template <KvType kT>
 HWY_INLINE float RowValue(const uint8_t* row, size_t i) {
@@ -165,13 +188,138 @@ HWY_INLINE float RowValue(const uint8_t* row, size_t i) {
   }
 }
 
+// Registers a target can give to accumulators (the x86 targets before
+// AVX-512 have 16 vector registers, the others 32).
+inline constexpr size_t kAccRegs =
+    (HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_EMU128) ? 10 : 24;
+
+// The 128-bit sum of a vector's blocks: halves added until one block is left.
+template <class D>
+HWY_INLINE hn::Vec<hn::CappedTag<float, 4>> FoldBlocks(D d, hn::Vec<D> v) {
+  if constexpr (hn::MaxLanes(d) > 4) {
+    const hn::Half<D> dh;
+    return FoldBlocks(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
+  } else {
+    return v;
+  }
+}
+
+// Horizontal sums of four vectors at once, as one 128-bit vector
+// {sum a, sum b, sum c, sum d}: a transpose-add tree inside each block
+// (pairs of lanes, then pairs of 64-bit halves), then the blocks folded.
+// About a third of the shuffles of four separate reductions, and the four
+// scores land in one store.
+template <class D>
+HWY_INLINE hn::Vec<hn::CappedTag<float, 4>> SumOf4(D d, hn::Vec<D> a, hn::Vec<D> b, hn::Vec<D> c, hn::Vec<D> e) {
+  const hn::Repartition<uint64_t, D> d64;
+  const auto ab = hn::Add(hn::InterleaveLower(d, a, b), hn::InterleaveUpper(d, a, b));  // a b a b per block
+  const auto ce = hn::Add(hn::InterleaveLower(d, c, e), hn::InterleaveUpper(d, c, e));  // c e c e
+  const auto ab64 = hn::BitCast(d64, ab), ce64 = hn::BitCast(d64, ce);
+  const auto all = hn::Add(hn::BitCast(d, hn::InterleaveLower(d64, ab64, ce64)),
+                           hn::BitCast(d, hn::InterleaveUpper(d64, ab64, ce64)));  // a b c e per block
+  return FoldBlocks(d, all);
+}
+
+// Scores of keys [j, j + kK) (kK = 1 or 4) for the kR rows: sc[r * T + j + k]
+// = qs_r . K_j+k over the first nv dims (the caller adds the tail). Each
+// query chunk is loaded once for the kK keys and each key chunk converted
+// once for the kR rows.
+template <KvType kT, size_t kR, size_t kK, class D>
+HWY_INLINE void ScoreKeys(D d, const float* HWY_RESTRICT qs, size_t Dh, size_t nv, const uint8_t* k0, size_t kb,
+                          float* HWY_RESTRICT sc, size_t T) {
+  const size_t N = hn::Lanes(d);
+  hn::Vec<D> acc[kR][kK];
+  for (size_t r = 0; r < kR; ++r)
+    for (size_t k = 0; k < kK; ++k) acc[r][k] = hn::Zero(d);
+  hn::Vec<D> scale[kK];  // Q8_0: the current block's scale per key
+  for (size_t k = 0; k < kK; ++k) scale[k] = hn::Zero(d);
+  for (size_t c = 0; c < nv; c += N) {
+    hn::Vec<D> x[kK];
+    if constexpr (kT == KvType::Q8_0) {
+      if (c % kv::kQ8Block == 0)
+        for (size_t k = 0; k < kK; ++k) scale[k] = hn::Set(d, Q8RowScale(k0 + k * kb, c));
+      for (size_t k = 0; k < kK; ++k) x[k] = hn::Mul(Q8Quants(d, k0 + k * kb, c), scale[k]);
+    } else {
+      for (size_t k = 0; k < kK; ++k) x[k] = RowChunk<kT>(d, k0 + k * kb, c);
+    }
+    for (size_t r = 0; r < kR; ++r) {
+      const auto q = hn::LoadU(d, qs + r * Dh + c);
+      for (size_t k = 0; k < kK; ++k) acc[r][k] = hn::MulAdd(q, x[k], acc[r][k]);
+    }
+  }
+  if constexpr (kK == 4) {
+    const hn::CappedTag<float, 4> d4;
+    for (size_t r = 0; r < kR; ++r) hn::StoreU(SumOf4(d, acc[r][0], acc[r][1], acc[r][2], acc[r][3]), d4, sc + r * T);
+    return;
+  }
+  for (size_t r = 0; r < kR; ++r)
+    for (size_t k = 0; k < kK; ++k) sc[r * T + k] = hn::GetLane(hn::SumOfLanes(d, acc[r][k]));
+}
+
+// acc_r[chunks c0 .. c0 + kC) = alpha_r * acc_r + sum_j p_r[j] V_j over the
+// tile's n keys, the kR x kC accumulators in registers for the whole tile.
+template <KvType kT, size_t kR, size_t kC, class D>
+HWY_INLINE void AccumulateChunks(D d, float* HWY_RESTRICT acc, size_t Dh, size_t c0, const float* alpha,
+                                 const float* HWY_RESTRICT p, size_t T, const uint8_t* v0, size_t vb, size_t n) {
+  const size_t N = hn::Lanes(d);
+  hn::Vec<D> a[kR][kC];
+  for (size_t r = 0; r < kR; ++r) {
+    const auto va = hn::Set(d, alpha[r]);
+    for (size_t k = 0; k < kC; ++k) a[r][k] = hn::Mul(hn::LoadU(d, acc + r * Dh + c0 + k * N), va);
+  }
+  for (size_t j = 0; j < n; ++j) {
+    const uint8_t* row = v0 + j * vb;
+    hn::Vec<D> w[kR];
+    if constexpr (kT == KvType::Q8_0 && kR == 1) {
+      // One row: the block scale goes into the weight, once per block.
+      float sw = 0.0f;
+      for (size_t k = 0; k < kC; ++k) {
+        const size_t c = c0 + k * N;
+        if (k == 0 || c % kv::kQ8Block == 0) {
+          sw = p[j] * Q8RowScale(row, c);
+          w[0] = hn::Set(d, sw);
+        }
+        a[0][k] = hn::MulAdd(w[0], Q8Quants(d, row, c), a[0][k]);
+      }
+    } else if constexpr (kT == KvType::Q8_0) {
+      for (size_t r = 0; r < kR; ++r) w[r] = hn::Set(d, p[r * T + j]);
+      auto scale = hn::Zero(d);
+      for (size_t k = 0; k < kC; ++k) {
+        const size_t c = c0 + k * N;
+        if (k == 0 || c % kv::kQ8Block == 0) scale = hn::Set(d, Q8RowScale(row, c));
+        const auto x = hn::Mul(Q8Quants(d, row, c), scale);
+        for (size_t r = 0; r < kR; ++r) a[r][k] = hn::MulAdd(w[r], x, a[r][k]);
+      }
+    } else {
+      for (size_t r = 0; r < kR; ++r) w[r] = hn::Set(d, p[r * T + j]);
+      for (size_t k = 0; k < kC; ++k) {
+        const auto x = RowChunk<kT>(d, row, c0 + k * N);
+        for (size_t r = 0; r < kR; ++r) a[r][k] = hn::MulAdd(w[r], x, a[r][k]);
+      }
+    }
+  }
+  for (size_t r = 0; r < kR; ++r)
+    for (size_t k = 0; k < kC; ++k) hn::StoreU(a[r][k], d, acc + r * Dh + c0 + k * N);
+}
+
+// AccumulateChunks for m <= kMax chunks (m known only at run time), so the
+// accumulators of a whole row fit when the head is short.
+template <KvType kT, size_t kR, size_t kMax, class D>
+HWY_INLINE void AccumulateChunksN(size_t m, D d, float* HWY_RESTRICT acc, size_t Dh, size_t c0, const float* alpha,
+                                  const float* HWY_RESTRICT p, size_t T, const uint8_t* v0, size_t vb, size_t n) {
+  if (m == kMax) return AccumulateChunks<kT, kR, kMax>(d, acc, Dh, c0, alpha, p, T, v0, vb, n);
+  if constexpr (kMax > 1) AccumulateChunksN<kT, kR, kMax - 1>(m, d, acc, Dh, c0, alpha, p, T, v0, vb, n);
+}
+
 // Rows r < kR are the query heads hk * g + r of query i. scratch holds
 // 2 * kR * D + kR * kAttnKvTile floats.
 template <KvType kT, size_t kR>
 inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, float* scratch) {
   const hn::CappedTag<float, 16> d;
-  const size_t N = hn::Lanes(d), D = job.head_dim, nv = D / N * N;
+  const size_t N = hn::Lanes(d), D = job.head_dim, nv = D / N * N, nc = D / N;
   constexpr size_t T = kAttnKvTile;
+  // Value chunks whose accumulators stay in registers through a tile.
+  constexpr size_t kC = kAccRegs / kR >= 8 ? 8 : kAccRegs / kR >= 4 ? 4 : kAccRegs / kR >= 2 ? 2 : 1;
   float* qs = scratch;          // [kR][D] scaled queries
   float* acc = qs + kR * D;     // [kR][D]
   float* sc = acc + kR * D;     // [kR][T] scores, then weights
@@ -187,33 +335,23 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, float* scra
   int64_t hi = job.causal ? (pos + 1 < len ? pos + 1 : len) : len;
   int64_t lo = job.window ? pos - static_cast<int64_t>(job.window) + 1 : 0;
   if (lo < 0) lo = 0;
+  const size_t kb = job.k.row_bytes, vb = job.v.row_bytes;
   for (int64_t j0 = lo; j0 < hi; j0 += static_cast<int64_t>(T)) {
     const size_t n = static_cast<size_t>(hi - j0 < static_cast<int64_t>(T) ? hi - j0 : static_cast<int64_t>(T));
-    if (j0 + static_cast<int64_t>(T) < hi) {
-      const size_t next = static_cast<size_t>(hi - j0) - T < T ? static_cast<size_t>(hi - j0) - T : T;
-      PrefetchKvTile(job.k, hk, static_cast<size_t>(j0) + T, next);
-      PrefetchKvTile(job.v, hk, static_cast<size_t>(j0) + T, next);
-    }
-    // Scores: each key chunk is converted once and used by every row.
-    for (size_t j = 0; j < n; ++j) {
-      const uint8_t* row = job.k.row(hk, static_cast<size_t>(j0) + j);
-      auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
-      for (size_t c = 0; c < nv; c += N) {
-        const auto x = RowChunk<kT>(d, row, c);
-        a0 = hn::MulAdd(hn::LoadU(d, qs + c), x, a0);
-        if constexpr (kR > 1) a1 = hn::MulAdd(hn::LoadU(d, qs + D + c), x, a1);
-        if constexpr (kR > 2) a2 = hn::MulAdd(hn::LoadU(d, qs + 2 * D + c), x, a2);
-        if constexpr (kR > 3) a3 = hn::MulAdd(hn::LoadU(d, qs + 3 * D + c), x, a3);
-      }
-      sc[j] = hn::GetLane(hn::SumOfLanes(d, a0));
-      if constexpr (kR > 1) sc[T + j] = hn::GetLane(hn::SumOfLanes(d, a1));
-      if constexpr (kR > 2) sc[2 * T + j] = hn::GetLane(hn::SumOfLanes(d, a2));
-      if constexpr (kR > 3) sc[3 * T + j] = hn::GetLane(hn::SumOfLanes(d, a3));
-      for (size_t c = nv; c < D; ++c) {
-        const float x = RowValue<kT>(row, c);
+    // No software prefetch: K and V of a head are two sequential streams
+    // that the hardware prefetchers follow; explicit prefetches of the next
+    // tile measured 1.5-2x slower (they stall issue when the miss buffers
+    // fill). Scores four keys at a time, then the last few one by one.
+    const uint8_t* k0 = job.k.row(hk, static_cast<size_t>(j0));
+    const uint8_t* v0 = job.v.row(hk, static_cast<size_t>(j0));
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) ScoreKeys<kT, kR, 4>(d, qs, D, nv, k0 + j * kb, kb, sc + j, T);
+    for (; j < n; ++j) ScoreKeys<kT, kR, 1>(d, qs, D, nv, k0 + j * kb, kb, sc + j, T);
+    for (size_t c = nv; c < D; ++c)
+      for (j = 0; j < n; ++j) {
+        const float x = RowValue<kT>(k0 + j * kb, c);
         for (size_t r = 0; r < kR; ++r) sc[r * T + j] += qs[r * D + c] * x;
       }
-    }
     // Online softmax, row by row.
     for (size_t r = 0; r < kR; ++r) {
       float* s = sc + r * T;
@@ -223,48 +361,16 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, float* scra
       l[r] = l[r] * alpha[r] + ExpShiftedRow(s, 1.0f, m_new, s, n);
       m[r] = m_new;
     }
-    // acc = acc * alpha + P V, each value chunk converted once for all rows.
-    const uint8_t* v0 = job.v.row(hk, static_cast<size_t>(j0));
-    const size_t vb = job.v.row_bytes;
-    if constexpr (kR == 1) {
-      // One row (MHA): walk V in address order, one sequential stream, with
-      // the accumulator in L1 (measured ~1.4x over chunk-major order).
-      if (alpha[0] != 1.0f) {
-        const auto va = hn::Set(d, alpha[0]);
-        for (size_t c = 0; c < nv; c += N) hn::StoreU(hn::Mul(hn::LoadU(d, acc + c), va), d, acc + c);
-      }
-      for (size_t j = 0; j < n; ++j) {
-        const uint8_t* vr = v0 + j * vb;
-        const auto p = hn::Set(d, sc[j]);
-        for (size_t c = 0; c < nv; c += N) {
-          hn::StoreU(hn::MulAdd(p, RowChunk<kT>(d, vr, c), hn::LoadU(d, acc + c)), d, acc + c);
-        }
-      }
-    } else {
-      // Several rows (GQA): chunk-major, each row's accumulator in a register.
-      for (size_t c = 0; c < nv; c += N) {
-        auto a0 = hn::Mul(hn::LoadU(d, acc + c), hn::Set(d, alpha[0]));
-        auto a1 = a0, a2 = a0, a3 = a0;
-        if constexpr (kR > 1) a1 = hn::Mul(hn::LoadU(d, acc + D + c), hn::Set(d, alpha[1]));
-        if constexpr (kR > 2) a2 = hn::Mul(hn::LoadU(d, acc + 2 * D + c), hn::Set(d, alpha[2]));
-        if constexpr (kR > 3) a3 = hn::Mul(hn::LoadU(d, acc + 3 * D + c), hn::Set(d, alpha[3]));
-        for (size_t j = 0; j < n; ++j) {
-          const auto x = RowChunk<kT>(d, v0 + j * vb, c);
-          a0 = hn::MulAdd(hn::Set(d, sc[j]), x, a0);
-          if constexpr (kR > 1) a1 = hn::MulAdd(hn::Set(d, sc[T + j]), x, a1);
-          if constexpr (kR > 2) a2 = hn::MulAdd(hn::Set(d, sc[2 * T + j]), x, a2);
-          if constexpr (kR > 3) a3 = hn::MulAdd(hn::Set(d, sc[3 * T + j]), x, a3);
-        }
-        hn::StoreU(a0, d, acc + c);
-        if constexpr (kR > 1) hn::StoreU(a1, d, acc + D + c);
-        if constexpr (kR > 2) hn::StoreU(a2, d, acc + 2 * D + c);
-        if constexpr (kR > 3) hn::StoreU(a3, d, acc + 3 * D + c);
-      }
+    // acc = acc * alpha + P V, kC chunks of every row in registers at a time.
+    for (size_t c = 0; c < nc;) {
+      const size_t m = nc - c < kC ? nc - c : kC;
+      AccumulateChunksN<kT, kR, kC>(m, d, acc, D, c * N, alpha, sc, T, v0, vb, n);
+      c += m;
     }
     for (size_t c = nv; c < D; ++c)
       for (size_t r = 0; r < kR; ++r) {
         float a = acc[r * D + c] * alpha[r];
-        for (size_t j = 0; j < n; ++j) a += sc[r * T + j] * RowValue<kT>(v0 + j * vb, c);
+        for (j = 0; j < n; ++j) a += sc[r * T + j] * RowValue<kT>(v0 + j * vb, c);
         acc[r * D + c] = a;
       }
   }
@@ -284,7 +390,7 @@ inline void DecodeTaskRows(const AttentionJob& job, size_t hk, size_t i, size_t 
     default: return DecodeTask<kT, 4>(job, hk, i, scratch);
   }
 }
-#endif  // HWY_TARGET != HWY_SCALAR
+#endif  // HWY_TARGET != HWY_SCALAR && !HWY_HAVE_SCALABLE
 
 struct AttnScratch {
   AlignedBuffer<float> buf;
@@ -305,7 +411,7 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
   static thread_local AttnScratch scratch;
   const size_t words = R * (2 * D + T + 4) + 2 * T * D;
   scratch.buf.ensure(words);
-#if HWY_TARGET != HWY_SCALAR
+#if HWY_TARGET != HWY_SCALAR && !HWY_HAVE_SCALABLE
   // One query (decode): rows converted in registers, see DecodeTask.
   // Several (prompt): each tile converted once into f32 and reused below.
   if (q1 - q0 == 1 && g <= 4 && DecodePathOk(job.k.type)) {
