@@ -29,6 +29,7 @@
 #include "qkit/base/aligned.hpp"
 #include "qkit/base/fp16.hpp"
 #include "qkit/kernels/act_layout.hpp"
+#include "qkit/kernels/neon_dot.hpp"
 
 #define QKIT_I8MM_TARGET __attribute__((target("arch=armv8.2-a+i8mm")))
 
@@ -59,12 +60,6 @@ QKIT_I8MM_TARGET inline void load_block(const uint8_t* blk, int8x16_t& lo, int8x
   }
 }
 
-inline float block_scale(const uint8_t* blk) {
-  uint16_t h;
-  std::memcpy(&h, blk, 2);
-  return f16_to_f32(h);
-}
-
 // Weight rows A, B (nb blocks each) -> q: 64 bytes per block, s: 4 floats.
 template <bool kQ4>
 QKIT_I8MM_TARGET inline void pack_weights(const uint8_t* wa, const uint8_t* wb, int64_t nb, int8_t* q, float* s) {
@@ -76,7 +71,7 @@ QKIT_I8MM_TARGET inline void pack_weights(const uint8_t* wa, const uint8_t* wb, 
     load_block<kQ4>(ba, al, ah);
     load_block<kQ4>(bb, bl, bh);
     store_pair(al, ah, bl, bh, q + 64 * b);
-    const float da = block_scale(ba), db = block_scale(bb);
+    const float da = neon::load_half(ba), db = neon::load_half(bb);
     s[4 * b + 0] = da;
     s[4 * b + 1] = da;
     s[4 * b + 2] = db;

@@ -20,14 +20,21 @@
 
 namespace qkit::kernels::neon {
 
+// An f16 block scale as f32 by the hardware conversion (fcvt: exact, as
+// f16_to_f32, in 2 instructions instead of its ~12 of bit manipulation;
+// only a NaN's payload could differ, and block scales are finite).
+inline float load_half(const uint8_t* p) {
+  __fp16 h;
+  std::memcpy(&h, p, 2);
+  return static_cast<float>(h);
+}
+
 template <bool kQ4>
 QKIT_DOTPROD_TARGET inline float dot_row_q8_0_act(const uint8_t* wr, int64_t nb, const int8_t* xq, const float* xd) {
   constexpr size_t kBlockBytes = kQ4 ? 18 : 34;
   float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wr + static_cast<size_t>(b) * kBlockBytes;
-    uint16_t dh;
-    std::memcpy(&dh, blk, 2);
     int8x16_t w0, w1;
     if constexpr (kQ4) {
       const uint8x16_t q = vld1q_u8(blk + 2);
@@ -40,7 +47,7 @@ QKIT_DOTPROD_TARGET inline float dot_row_q8_0_act(const uint8_t* wr, int64_t nb,
     }
     const int8_t* x = xq + b * 32;
     const int32x4_t s = vdotq_s32(vdotq_s32(vdupq_n_s32(0), w0, vld1q_s8(x)), w1, vld1q_s8(x + 16));
-    const float scale = f16_to_f32(dh) * xd[b];
+    const float scale = load_half(blk) * xd[b];
     // Alternate accumulators: independent FMA chains.
     if (b & 1) {
       acc1 = vfmaq_n_f32(acc1, vcvtq_f32_s32(s), scale);

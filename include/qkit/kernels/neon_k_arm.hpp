@@ -35,16 +35,10 @@ struct KBlock {
   float dm;         // factor of the bsums term (Q4_K: -dmin; Q6_K: -32 d)
 };
 
-inline float half_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
-}
-
 // Q4_K: f16 d | f16 dmin | 12 bytes of 6-bit scales and mins | 128 qs.
 QKIT_DOTPROD_TARGET inline void decode_q4_k(const uint8_t* blk, KBlock& w) {
-  w.d = half_at(blk);
-  w.dm = -half_at(blk + 2);
+  w.d = load_half(blk);
+  w.dm = -load_half(blk + 2);
   // Bytes 0..7: scales, 8..15: mins (the packing's 32-bit mask form).
   uint32_t u[4];
   std::memcpy(u, blk + 4, 12);
@@ -81,7 +75,7 @@ QKIT_DOTPROD_TARGET inline void decode_q6_k(const uint8_t* blk, KBlock& w) {
   const uint8_t* ql = blk;
   const uint8_t* qh = blk + 128;
   const auto* scales = reinterpret_cast<const int8_t*>(blk + 192);
-  w.d = half_at(blk + 208);
+  w.d = load_half(blk + 208);
   w.dm = -32.0f * w.d;
   const int8x16_t sc8 = vld1q_s8(scales);
   w.m[0] = vmovl_s8(vget_low_s8(sc8));

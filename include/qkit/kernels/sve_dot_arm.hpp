@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "qkit/base/fp16.hpp"
+#include "qkit/kernels/neon_dot.hpp"
 
 // SVE is switched on by pragma for this namespace only. g++ 12's
 // __attribute__((target("+sve"))) leaks: every function compiled after it
@@ -34,66 +34,59 @@
 
 namespace qkit::kernels::sve {
 
-inline float block_scale(const uint8_t* blk) {
-  uint16_t h;
-  std::memcpy(&h, blk, 2);
-  return f16_to_f32(h);
+// The exact int32 dot of block b, in lanes of an svint32_t (which lanes
+// hold it depends on the vector length; the sum over lanes does not).
+template <bool kQ4>
+inline svint32_t block_dot(const uint8_t* blk, const int8_t* x) {
+  const svbool_t all8 = svptrue_b8();
+  const svint32_t zero = svdup_n_s32(0);
+  if (svcntb() >= 32) {
+    const svbool_t p32 = svwhilelt_b8_u64(0, 32);  // the block's 32 lanes
+    svint8_t w;
+    if constexpr (kQ4) {
+      // 16 bytes replicated per 128 bits: low nibbles in lanes 0..15,
+      // high nibbles in 16..31 (activation order), minus 8.
+      const svuint8_t q = svld1rq_u8(all8, blk + 2);
+      const svuint8_t u = svsel_u8(svwhilelt_b8_u64(0, 16), svand_n_u8_x(all8, q, 0x0f), svlsr_n_u8_x(all8, q, 4));
+      w = svsub_n_s8_x(all8, svreinterpret_s8_u8(u), 8);
+    } else {
+      w = svld1_s8(p32, reinterpret_cast<const int8_t*>(blk + 2));
+    }
+    return svdot_s32(zero, w, svld1_s8(p32, x));
+  }
+  // 128-bit vectors: values 0..15 and 16..31.
+  svint8_t w0, w1;
+  if constexpr (kQ4) {
+    const svuint8_t q = svld1_u8(all8, blk + 2);
+    w0 = svsub_n_s8_x(all8, svreinterpret_s8_u8(svand_n_u8_x(all8, q, 0x0f)), 8);
+    w1 = svsub_n_s8_x(all8, svreinterpret_s8_u8(svlsr_n_u8_x(all8, q, 4)), 8);
+  } else {
+    w0 = svld1_s8(all8, reinterpret_cast<const int8_t*>(blk + 2));
+    w1 = svld1_s8(all8, reinterpret_cast<const int8_t*>(blk + 18));
+  }
+  return svdot_s32(svdot_s32(zero, w0, svld1_s8(all8, x)), w1, svld1_s8(all8, x + 16));
 }
 
 template <bool kQ4>
 inline float dot_row_q8_0_act(const uint8_t* wr, int64_t nb, const int8_t* xq, const float* xd) {
   constexpr size_t kBlockBytes = kQ4 ? 18 : 34;
-  const svbool_t all8 = svptrue_b8(), all32 = svptrue_b32();
-  const svint32_t zero = svdup_n_s32(0);
-  // Two accumulators, even and odd blocks: independent FMA chains.
-  // (Sizeless vectors cannot form arrays.)
+  const svbool_t all32 = svptrue_b32();
+  // Even blocks into acc0, odd into acc1: independent FMA chains. (Sizeless
+  // vectors cannot form arrays; the branch on svcntb() inside block_dot is
+  // loop-invariant.)
   svfloat32_t acc0 = svdup_n_f32(0.0f), acc1 = svdup_n_f32(0.0f);
-  if (svcntb() >= 32) {
-    const svbool_t p32 = svwhilelt_b8_u64(0, 32);  // the block's 32 lanes
-    const svbool_t p16 = svwhilelt_b8_u64(0, 16);
-    for (int64_t b = 0; b < nb; ++b) {
-      const uint8_t* blk = wr + static_cast<size_t>(b) * kBlockBytes;
-      svint8_t w;
-      if constexpr (kQ4) {
-        // 16 bytes replicated per 128 bits: low nibbles in lanes 0..15,
-        // high nibbles in 16..31 (activation order), minus 8.
-        const svuint8_t q = svld1rq_u8(all8, blk + 2);
-        const svuint8_t u = svsel_u8(p16, svand_n_u8_x(all8, q, 0x0f), svlsr_n_u8_x(all8, q, 4));
-        w = svsub_n_s8_x(all8, svreinterpret_s8_u8(u), 8);
-      } else {
-        w = svld1_s8(p32, reinterpret_cast<const int8_t*>(blk + 2));
-      }
-      const svint32_t s = svdot_s32(zero, w, svld1_s8(p32, xq + 32 * b));
-      const svfloat32_t f = svcvt_f32_s32_x(all32, s);
-      const float scale = block_scale(blk) * xd[b];
-      if (b & 1) {
-        acc1 = svmla_n_f32_x(all32, acc1, f, scale);
-      } else {
-        acc0 = svmla_n_f32_x(all32, acc0, f, scale);
-      }
-    }
-  } else {  // 128-bit vectors: values 0..15 and 16..31
-    for (int64_t b = 0; b < nb; ++b) {
-      const uint8_t* blk = wr + static_cast<size_t>(b) * kBlockBytes;
-      svint8_t w0, w1;
-      if constexpr (kQ4) {
-        const svuint8_t q = svld1_u8(all8, blk + 2);
-        w0 = svsub_n_s8_x(all8, svreinterpret_s8_u8(svand_n_u8_x(all8, q, 0x0f)), 8);
-        w1 = svsub_n_s8_x(all8, svreinterpret_s8_u8(svlsr_n_u8_x(all8, q, 4)), 8);
-      } else {
-        w0 = svld1_s8(all8, reinterpret_cast<const int8_t*>(blk + 2));
-        w1 = svld1_s8(all8, reinterpret_cast<const int8_t*>(blk + 18));
-      }
-      const int8_t* x = xq + 32 * b;
-      const svint32_t s = svdot_s32(svdot_s32(zero, w0, svld1_s8(all8, x)), w1, svld1_s8(all8, x + 16));
-      const svfloat32_t f = svcvt_f32_s32_x(all32, s);
-      const float scale = block_scale(blk) * xd[b];
-      if (b & 1) {
-        acc1 = svmla_n_f32_x(all32, acc1, f, scale);
-      } else {
-        acc0 = svmla_n_f32_x(all32, acc0, f, scale);
-      }
-    }
+  int64_t b = 0;
+  for (; b + 1 < nb; b += 2) {
+    const uint8_t* blk = wr + static_cast<size_t>(b) * kBlockBytes;
+    const svint32_t s0 = block_dot<kQ4>(blk, xq + 32 * b);
+    const svint32_t s1 = block_dot<kQ4>(blk + kBlockBytes, xq + 32 * b + 32);
+    acc0 = svmla_n_f32_x(all32, acc0, svcvt_f32_s32_x(all32, s0), neon::load_half(blk) * xd[b]);
+    acc1 = svmla_n_f32_x(all32, acc1, svcvt_f32_s32_x(all32, s1), neon::load_half(blk + kBlockBytes) * xd[b + 1]);
+  }
+  if (b < nb) {
+    const uint8_t* blk = wr + static_cast<size_t>(b) * kBlockBytes;
+    acc0 = svmla_n_f32_x(all32, acc0, svcvt_f32_s32_x(all32, block_dot<kQ4>(blk, xq + 32 * b)),
+                         neon::load_half(blk) * xd[b]);
   }
   return svaddv_f32(all32, svadd_f32_x(all32, acc0, acc1));
 }
