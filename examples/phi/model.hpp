@@ -44,9 +44,10 @@
 
 namespace phi {
 
-// Fast: qkit's kernels throughout. Reference: attention, GELU and the norms
-// rounded as the reference engine's CPU code rounds them (ref_numerics.hpp),
-// for position-by-position comparison with its logits; slower.
+// Fast: qkit's kernels throughout. Reference: matmuls (ref_matmul.hpp),
+// attention, RoPE, SwiGLU, GELU and the norms (ref_numerics.hpp) summed and
+// rounded as the reference engine's x86 CPU code does, for position-by-
+// position comparison with its logits; slower (scalar), weights not repacked.
 enum class Numerics { Fast, Reference };
 
 struct ModelOptions {

@@ -10,10 +10,15 @@
 // the logit tolerances for real models; but on tiny random-weight models
 // with quantized weights, such a difference flips the rounding of some
 // Q8_0 activations in the next matmul, which moves logits by ~0.5% of their
-// range and can swap near-tied argmaxes. The norms' sums matter the same
-// way (the reference sums in double, qkit in f32 vectors).
+// range and can swap near-tied argmaxes. The norms' sums, SwiGLU's exp and
+// RoPE's roundings matter the same way; so does the matmuls' summation
+// order (ref_matmul.hpp). With all of them, Reference mode reproduces the
+// reference's logits for the golden tiny models bit for bit where the
+// weights are quantized (F16 weights still go through qkit's matmul).
 //
-// Both are scalar and slow; the default (Numerics::Fast) uses qkit's kernels.
+// All scalar and slow; the default (Numerics::Fast) uses qkit's kernels.
+// Scalar code with explicit fma / unfused products, so the same bits on
+// every target.
 #pragma once
 
 #include <cmath>
@@ -70,8 +75,13 @@ inline void attention(const float* q, const qkit::KvView& k, const qkit::KvView&
         } else {
           vs = std::exp(sj - m);
         }
-        for (size_t d = 0; d < hd; ++d) acc[d] = rnd(acc[d] + mul(vr[d], vs));
-        s = mul(s, ms) + vs;
+        // Both fused, as the reference's build (-march=native, GCC's default
+        // contraction) compiles its scalar S*ms + vs and, for head sizes
+        // below its 64-wide SIMD step, v*vs + acc. Rounding S apart moves
+        // 1/S by an ulp now and then, and Phi-4-mini-tiny's attention output
+        // has Q8_0 values at exact .5 ties that such an ulp decides.
+        for (size_t d = 0; d < hd; ++d) acc[d] = rnd(std::fma(vr[d], vs, acc[d]));
+        s = std::fma(s, ms, vs);
       }
       float* o = out + (i * n_head + h) * hd;
       const float inv = 1.0f / s;
