@@ -3,15 +3,15 @@
 // vnni_x86.hpp: Q4_1 and Q5_1 (against Q8_1 activations), Q5_0 and MXFP4
 // (against Q8_0), weights as GGUF stores them (rows of blocks).
 //
-// One description per format (LegacyKind<F>) says how to turn a block into
-// 32 unsigned bytes in value order and what multiplies them; two generic
-// loops use it:
-//  * rows_legacy (N < kPanelMinCols, GEMV): one zmm holds two consecutive
-//    blocks of a row (64 values), decoded once for up to 4 columns. Per pair
-//    of blocks the f32 factors [d0, m0, d1, m1] are built in one xmm and
-//    multiplied by the column's [dx0, sx0, dx1, sx1], so per block there is
-//    no scalar f16 conversion or broadcast on the column's path.
-//  * panel_legacy (GEMM): 16 rows are decoded once per call into a panel in
+// One description per format (LegacyKind<F>) says where a block keeps its
+// quants, scale and min; decode2 turns two blocks into 64 unsigned bytes in
+// value order and factors16 turns 16 blocks' first 4 bytes into f32 scales
+// (and mins). Two generic loops use them:
+//  * rows_blocks (GEMV, N < kPanelMinCols): a row is read front to back, 16
+//    blocks per step (one stream the hardware prefetcher follows): 8 vpdpbusd
+//    of block pairs, their lanes reduced to one zmm of 16 block sums, then
+//    the scales are applied as one vector (no scalar work per block).
+//  * rows_panels (GEMM): 16 rows are decoded once per call into a panel in
 //    the 16-row interleaved shape of vnni_repack_x86.hpp (f32 d[16],
 //    f32 m[16], 8 chunks of 64 bytes), then one vpdpbusd with a broadcast
 //    activation word advances 16 rows: 8 per block and column.
@@ -21,7 +21,7 @@
 //   Q5_0       : d_w d_x sum((q - 16) x)
 //   MXFP4      : e8m0_half(e) d_x sum(v[q] x), v the doubled E2M1 values;
 //                stored as v + 12 (unsigned), so the offset is 12.
-// An offset o is exact: the int32 accumulator starts at -o * sum(x).
+// An offset o is applied exactly, as -o * sum(x) on the int32 block sum.
 // Every column runs the same instruction sequence whatever the chunk of
 // columns or rows, so results do not depend on the thread split.
 #pragma once
@@ -93,7 +93,8 @@ QKIT_VNNI_TARGET inline __m512i decode2(const uint8_t* b0, const uint8_t* b1) {
     u = _mm512_mask_add_epi8(u, k, u, _mm512_set1_epi8(0x10));
   }
   if constexpr (F == Format::MXFP4) {
-    const __m512i tbl = _mm512_broadcast_i32x4(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kMXFP4Values));
+    const __m512i tbl = _mm512_broadcast_i32x4(_mm_add_epi8(v, _mm_set1_epi8(K::kOffset)));
     u = _mm512_shuffle_epi8(tbl, u);
   }
   return u;
@@ -106,144 +107,115 @@ QKIT_VNNI_TARGET inline __m512i bcast_word(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-QKIT_VNNI_TARGET inline uint32_t load_u16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return h;
-}
+// --- GEMV: 16 blocks of a row per step -------------------------------------
 
-// The f32 factors of two blocks: [d0, m0, d1, m1] (m = 0 without a min).
+// The f32 scales (and mins) of 16 blocks from their first 4 bytes each,
+// gathered into v by plain loads (vpgatherdd costs more here).
 template <Format F>
-QKIT_VNNI_TARGET inline __m128 header2(const uint8_t* b0, const uint8_t* b1) {
+QKIT_VNNI_TARGET inline void factors16(const uint32_t v[16], __m512& d, __m512& m) {
   using K = LegacyKind<F>;
+  const __m512i g = _mm512_loadu_si512(v);
   if constexpr (K::kE8M0) {
-    // quant::e8m0_to_float_half in lanes 0 and 2: 2^(e - 128) as f32 bits,
-    // (e - 1) << 23, or the subnormal 0x00200000 << e for e < 2.
-    const __m128i e = _mm_setr_epi32(b0[0], 0, b1[0], 0);
-    const __m128i normal = _mm_slli_epi32(_mm_sub_epi32(e, _mm_set1_epi32(1)), 23);
-    const __m128i sub = _mm_sllv_epi32(_mm_set1_epi32(0x00200000), e);
-    const __m128i bits = _mm_mask_mov_epi32(normal, _mm_cmplt_epi32_mask(e, _mm_set1_epi32(2)), sub);
-    return _mm_castsi128_ps(_mm_maskz_mov_epi32(0x5, bits));
-  } else {
-    uint32_t h0, h1;
-    if constexpr (K::kMin) {  // f16 d then f16 m
-      std::memcpy(&h0, b0, 4);
-      std::memcpy(&h1, b1, 4);
-    } else {
-      h0 = load_u16(b0);
-      h1 = load_u16(b1);
+    // quant::e8m0_to_float_half: (e - 1) << 23, or 0x00200000 << e for e < 2.
+    const __m512i e = _mm512_and_si512(g, _mm512_set1_epi32(0xff));
+    const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
+    const __m512i sub = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
+    d = _mm512_castsi512_ps(_mm512_mask_mov_epi32(normal, _mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2)), sub));
+  } else {  // f16 d, then (Q4_1, Q5_1) f16 m
+    d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g));
+  }
+  if constexpr (K::kMin) m = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(g, 16)));
+}
+
+// Eight vpdpbusd results (block pairs 2i, 2i + 1 in 128-bit lanes 0-1 and
+// 2-3 of dp[i]) -> one zmm of the 16 block sums, lane t = block t.
+QKIT_VNNI_TARGET inline __m512i block_sums16(const __m512i dp[8]) {
+  auto fold = [](__m512i p, __m512i q, bool wide) QKIT_VNNI_TARGET {
+    return wide ? _mm512_add_epi32(_mm512_unpacklo_epi64(p, q), _mm512_unpackhi_epi64(p, q))
+                : _mm512_add_epi32(_mm512_unpacklo_epi32(p, q), _mm512_unpackhi_epi32(p, q));
+  };
+  // After two folds, 128-bit lane k of z0 holds the lane-k sums of dp[0..3]
+  // in that order (z1: dp[4..7]).
+  const __m512i z0 = fold(fold(dp[0], dp[1], false), fold(dp[2], dp[3], false), true);
+  const __m512i z1 = fold(fold(dp[4], dp[5], false), fold(dp[6], dp[7], false), true);
+  // Block 2i is lanes 0 + 1 of dp[i], block 2i + 1 lanes 2 + 3.
+  const __m512i s0 = _mm512_add_epi32(z0, _mm512_shuffle_i32x4(z0, z0, 0xb1));
+  const __m512i s1 = _mm512_add_epi32(z1, _mm512_shuffle_i32x4(z1, z1, 0xb1));
+  // [s0 lane 0, s0 lane 2, s1 lane 0, s1 lane 2] = blocks 0 2 4 6 | 1 3 5 7 |
+  // 8 10 12 14 | 9 11 13 15; put them in order.
+  const __m512i r = _mm512_shuffle_i32x4(s0, s1, 0x88);
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15), r);
+}
+
+// Blocks [b, b + nv) of row wr (nv = 16 unless kTail) x NC columns into
+// facc; the weights are decoded once for the NC columns.
+template <Format F, int NC, bool kTail>
+QKIT_VNNI_TARGET inline void span_step(const uint8_t* wr, const QuantAct& x, const int8_t* const xq[NC],
+                                       const size_t coff[NC], int64_t b, int nv, __m512 facc[NC]) {
+  using K = LegacyKind<F>;
+  constexpr size_t kB = K::kBytes;
+  const uint8_t* blk = wr + static_cast<size_t>(b) * kB;
+  __m512i dp[NC][8];
+  for (int i = 0; i < 8; ++i) {
+    const int t = 2 * i;
+    if (kTail && t >= nv) {
+      for (int j = 0; j < NC; ++j) dp[j][i] = _mm512_setzero_si512();
+      continue;
     }
-    return _mm_cvtph_ps(_mm_unpacklo_epi32(_mm_cvtsi32_si128(static_cast<int>(h0)), _mm_cvtsi32_si128(static_cast<int>(h1))));
+    // A lone last block pairs with itself and meets zero activations.
+    const bool pair = !kTail || t + 1 < nv;
+    const __m512i u = decode2<F>(blk + t * kB, blk + (pair ? t + 1 : t) * kB);
+    for (int j = 0; j < NC; ++j) {
+      const int8_t* xb = xq[j] + (b + t) * 32;
+      const __m512i xv = pair ? _mm512_loadu_si512(xb) : _mm512_maskz_loadu_epi8(0xffffffffull, xb);
+      dp[j][i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, xv);
+    }
+  }
+  // Blocks past K (tail): block 0 again, multiplied by zero factors below.
+  alignas(64) uint32_t v[16];
+  for (int t = 0; t < 16; ++t) std::memcpy(&v[t], blk + (!kTail || t < nv ? t : 0) * kB, 4);
+  __m512 dw, mw;
+  factors16<F>(v, dw, mw);
+  (void)mw;
+  const __mmask16 vm = kTail ? static_cast<__mmask16>((1u << nv) - 1u) : static_cast<__mmask16>(0xffff);
+  for (int j = 0; j < NC; ++j) {
+    __m512i sum = block_sums16(dp[j]);
+    const size_t xo = coff[j] + static_cast<size_t>(b);
+    if constexpr (K::kOffset != 0)  // the exact -offset * sum(x) of each block
+      sum = _mm512_sub_epi32(sum, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(vm, x.sums + xo), _mm512_set1_epi32(K::kOffset)));
+    facc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, _mm512_maskz_loadu_ps(vm, x.d + xo)), facc[j]);
+    if constexpr (K::kMin) facc[j] = _mm512_fmadd_ps(mw, _mm512_maskz_loadu_ps(vm, x.s + xo), facc[j]);
   }
 }
 
-// One column's state in rows_legacy: two f32 accumulators (even / odd block
-// pairs) and the min terms in lanes 1 and 3 of an xmm.
-struct PairAcc {
-  __m512 acc[2];
-  __m128 macc;
-};
-
-// Blocks b, b + 1 of one column into accumulator P (kSingle: block b alone,
-// the last of an odd count; the second half of u then meets zero
-// activations and zero scales).
-template <Format F, bool kSingle, int P>
-QKIT_VNNI_TARGET inline void pair_step(const __m512i u, const __m128 hw, const QuantAct& x, size_t coff, int64_t b,
-                                       const int8_t* xq, PairAcc& s) {
-  constexpr int kOffset = LegacyKind<F>::kOffset;
-  const size_t off = coff + static_cast<size_t>(b);
-  __m128 xh;  // [dx0, sx0, dx1, sx1]
-  __m128i sums;
-  __m512i xv;
-  if constexpr (kSingle) {
-    const __m128 d = _mm_load_ss(x.d + off);
-    xh = LegacyKind<F>::kMin ? _mm_unpacklo_ps(d, _mm_load_ss(x.s + off)) : d;
-    sums = _mm_cvtsi32_si128(x.sums[off]);
-    xv = _mm512_maskz_loadu_epi8(0xffffffffull, xq + b * 32);
-  } else {
-    const __m128 d = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(x.d + off)));
-    xh = LegacyKind<F>::kMin ? _mm_unpacklo_ps(d, _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(x.s + off))))
-                             : _mm_unpacklo_ps(d, _mm_setzero_ps());
-    sums = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x.sums + off));
-    xv = _mm512_loadu_si512(xq + b * 32);
-  }
-  const __m128 f = _mm_mul_ps(hw, xh);  // [d0 dx0, m0 sx0, d1 dx1, m1 sx1]
-  if constexpr (LegacyKind<F>::kMin) s.macc = _mm_mask_add_ps(s.macc, 0xa, s.macc, f);
-  const __m512 scale = _mm512_permutexvar_ps(_mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0),
-                                             _mm512_castps128_ps512(f));
-  // The int32 accumulator starts at -offset * sum(x) in the first lane of
-  // each block (lanes 0 and 8), so the block sums stay exact.
-  __m512i seed = _mm512_setzero_si512();
-  if constexpr (kOffset != 0) {
-    const __m128i t = _mm_mullo_epi32(sums, _mm_set1_epi32(-kOffset));
-    seed = _mm512_maskz_permutexvar_epi32(0x0101, _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0),
-                                          _mm512_castsi128_si512(t));
-  }
-  (void)sums;
-  const __m512i dp = _mm512_dpbusd_epi32(seed, u, xv);
-  s.acc[P] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), scale, s.acc[P]);
-}
-
-QKIT_VNNI_TARGET inline float pair_finish(const PairAcc& s) {
-  const __m512 a = _mm512_add_ps(s.acc[0], s.acc[1]);
-  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
-  // Lanes 1 and 3 of macc hold the min terms (zero without a min).
-  const __m128 m = _mm_add_ss(_mm_shuffle_ps(s.macc, s.macc, 1), _mm_shuffle_ps(s.macc, s.macc, 3));
-  return hsum8(h) + _mm_cvtss_f32(m);
-}
-
-// Row r x columns [c, c + NC): pairs of blocks alternate between two
-// accumulators per column; the weights are decoded once for the NC columns.
+// Row r x columns [c, c + NC), 16 blocks per step.
 template <Format F, int NC>
-QKIT_VNNI_TARGET inline void row_pairs_tile(const MatmulArgs& a, int64_t r, int64_t c) {
-  constexpr size_t kB = LegacyKind<F>::kBytes;
+QKIT_VNNI_TARGET inline void row_tile(const MatmulArgs& a, int64_t r, int64_t c) {
   const QuantAct& x = *a.act;
   const int64_t nb = a.cols / 32;
   const uint8_t* wr = a.w + static_cast<size_t>(r) * a.row_stride;
-  PairAcc s[NC];
   const int8_t* xq[NC];
   size_t coff[NC];
+  __m512 facc[NC];
   for (int j = 0; j < NC; ++j) {
-    s[j].acc[0] = s[j].acc[1] = _mm512_setzero_ps();
-    s[j].macc = _mm_setzero_ps();
     xq[j] = x.qs + static_cast<size_t>(c + j) * x.qs_stride;
     coff[j] = static_cast<size_t>(c + j) * x.blk_stride;
+    facc[j] = _mm512_setzero_ps();
   }
   int64_t b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    const uint8_t* blk = wr + static_cast<size_t>(b) * kB;
-    const __m512i u0 = decode2<F>(blk, blk + kB);
-    const __m128 h0 = header2<F>(blk, blk + kB);
-    const __m512i u1 = decode2<F>(blk + 2 * kB, blk + 3 * kB);
-    const __m128 h1 = header2<F>(blk + 2 * kB, blk + 3 * kB);
-    for (int j = 0; j < NC; ++j) {
-      pair_step<F, false, 0>(u0, h0, x, coff[j], b, xq[j], s[j]);
-      pair_step<F, false, 1>(u1, h1, x, coff[j], b + 2, xq[j], s[j]);
-    }
-  }
-  if (b + 2 <= nb) {
-    const uint8_t* blk = wr + static_cast<size_t>(b) * kB;
-    const __m512i u = decode2<F>(blk, blk + kB);
-    const __m128 h = header2<F>(blk, blk + kB);
-    for (int j = 0; j < NC; ++j) pair_step<F, false, 0>(u, h, x, coff[j], b, xq[j], s[j]);
-    b += 2;
-  }
-  if (b < nb) {
-    const uint8_t* blk = wr + static_cast<size_t>(b) * kB;
-    const __m512i u = decode2<F>(blk, blk);
-    const __m128 h = header2<F>(blk, blk);
-    for (int j = 0; j < NC; ++j) pair_step<F, true, 1>(u, h, x, coff[j], b, xq[j], s[j]);
-  }
-  for (int j = 0; j < NC; ++j) a.y[static_cast<size_t>(c + j) * a.ldy + r] = pair_finish(s[j]);
+  for (; b + 16 <= nb; b += 16) span_step<F, NC, false>(wr, x, xq, coff, b, 16, facc);
+  if (b < nb) span_step<F, NC, true>(wr, x, xq, coff, b, static_cast<int>(nb - b), facc);
+  for (int j = 0; j < NC; ++j) a.y[static_cast<size_t>(c + j) * a.ldy + r] = _mm512_reduce_add_ps(facc[j]);
 }
 
-// Rows [r0, r1) x columns [c0, c1) (GEMV and small N).
+// Rows [r0, r1) x columns [c0, c1) (GEMV and small N); each column runs
+// the same sequence whether it shares a tile or not.
 template <Format F>
-QKIT_VNNI_TARGET inline void rows_pairs(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+QKIT_VNNI_TARGET inline void rows_blocks(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   for (int64_t r = r0; r < r1; ++r) {
     int64_t c = c0;
-    for (; c + 4 <= c1; c += 4) row_pairs_tile<F, 4>(a, r, c);
-    for (; c < c1; ++c) row_pairs_tile<F, 1>(a, r, c);
+    for (; c + 2 <= c1; c += 2) row_tile<F, 2>(a, r, c);
+    for (; c < c1; ++c) row_tile<F, 1>(a, r, c);
   }
 }
 
@@ -283,18 +255,12 @@ QKIT_VNNI_TARGET inline void build_panel(const MatmulArgs& a, int64_t p, int val
   const __m512i ia0 = _mm512_load_si512(kPanelIdx.a[0]), ia1 = _mm512_load_si512(kPanelIdx.a[1]);
   const __m512i ib0 = _mm512_load_si512(kPanelIdx.b[0]), ib1 = _mm512_load_si512(kPanelIdx.b[1]);
   const __m512i ic0 = _mm512_load_si512(kPanelIdx.c[0]), ic1 = _mm512_load_si512(kPanelIdx.c[1]);
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   for (int64_t b = 0; b < nb; ++b) {
     uint8_t* pb = panel + static_cast<size_t>(b) * kPanelBlock;
     const size_t o = static_cast<size_t>(b) * kB;
-    // T[i]: rows 2i, 2i + 1 (8 dwords each); H[i]: their [d, m, d, m].
+    // T[i]: rows 2i, 2i + 1 (8 dwords each).
     __m512i T[8];
-    __m128 H[8];
-    for (int i = 0; i < 8; ++i) {
-      T[i] = decode2<F>(rows[2 * i] + o, rows[2 * i + 1] + o);
-      H[i] = header2<F>(rows[2 * i] + o, rows[2 * i + 1] + o);
-    }
+    for (int i = 0; i < 8; ++i) T[i] = decode2<F>(rows[2 * i] + o, rows[2 * i + 1] + o);
     // Stage A: rows 4i..4i+3 x columns 4h..4h+3; B: rows 8m..8m+7 x two
     // columns; C: one column (4 values) of all 16 rows.
     __m512i U[4][2], V[2][2][2];
@@ -313,14 +279,12 @@ QKIT_VNNI_TARGET inline void build_panel(const MatmulArgs& a, int64_t p, int val
         _mm512_store_si512(pb + 128 + 64 * col, _mm512_permutex2var_epi32(V[0][h][g], ic0, V[1][h][g]));
         _mm512_store_si512(pb + 128 + 64 * (col + 1), _mm512_permutex2var_epi32(V[0][h][g], ic1, V[1][h][g]));
       }
-    const __m512 z0 = _mm512_insertf32x8(
-        _mm512_castps256_ps512(_mm256_insertf128_ps(_mm256_castps128_ps256(H[0]), H[1], 1)),
-        _mm256_insertf128_ps(_mm256_castps128_ps256(H[2]), H[3], 1), 1);
-    const __m512 z1 = _mm512_insertf32x8(
-        _mm512_castps256_ps512(_mm256_insertf128_ps(_mm256_castps128_ps256(H[4]), H[5], 1)),
-        _mm256_insertf128_ps(_mm256_castps128_ps256(H[6]), H[7], 1), 1);
-    _mm512_store_ps(reinterpret_cast<float*>(pb), _mm512_permutex2var_ps(z0, even, z1));
-    _mm512_store_ps(reinterpret_cast<float*>(pb + 64), _mm512_permutex2var_ps(z0, odd, z1));
+    alignas(64) uint32_t v[16];
+    for (int r = 0; r < 16; ++r) std::memcpy(&v[r], rows[r] + o, 4);
+    __m512 dw, mw = _mm512_setzero_ps();
+    factors16<F>(v, dw, mw);
+    _mm512_store_ps(reinterpret_cast<float*>(pb), dw);
+    _mm512_store_ps(reinterpret_cast<float*>(pb + 64), mw);
   }
 }
 
@@ -384,7 +348,7 @@ QKIT_VNNI_TARGET inline void rows_legacy(const MatmulArgs& a, int64_t r0, int64_
   if (a.act->n >= kPanelMinCols) {
     rows_panels<F>(a, r0, r1, c0, c1);
   } else {
-    rows_pairs<F>(a, r0, r1, c0, c1);
+    rows_blocks<F>(a, r0, r1, c0, c1);
   }
 }
 
