@@ -1,9 +1,9 @@
 // qkit/kernels/vnni_repack_k_x86.hpp — AVX-512 VNNI kernels for Q4_K and
 // Q6_K weights in the 16-row interleaved layout (act_layout.hpp /
 // repack.hpp) against Q8_K activations: gemm_q4_K_q8_K_16x4_r16,
-// gemv_q4_K_q8_K_r16, gemv_q6_K_q8_K_r16 and gemm_q6_K_q8_K_32x4_r16 /
-// _16x4_r16 (Q6_K: see its section below; GEMM decodes each super-block
-// once per block of columns, GEMV decodes as it streams).
+// gemv_q4_K_q8_K_r16, gemv_q6_K_q8_K_r16 and gemm_q6_K_q8_K_16x4_r16
+// (Q6_K: see its section below; GEMM decodes each super-block once per
+// block of columns, GEMV decodes as it streams).
 //
 // Q4_K: per 32-value sub-block, 8 vpdpbusd (unsigned nibbles x broadcast
 // activation words) give the 16 rows' integer dots; they are multiplied by
@@ -128,8 +128,8 @@ inline constexpr size_t kQ6KGroupBlock = 210 * 16;
 // isum += acc * sc_s (vpmulld, the rows' int8 scales), exact in int32
 // (|isum| < 16 * 16 * 32 * 127 * 128). Per super-block
 //   y += float(isum) * (d * dx)
-// in super-block order: every path below (one column, tiles of columns,
-// one or two groups) runs that same sequence per column, so results do not
+// in super-block order: both paths below (one column, tiles of columns)
+// run that same sequence per column, so results do not
 // depend on N's split, the row range or the thread count.
 struct Q6KDecoder {
   __m512i m4, m30;
@@ -215,123 +215,102 @@ QKIT_VNNI_TARGET inline void q6k_group_column(const MatmulArgs& a, int64_t g, in
   q6k_store(a, g, c, f);
 }
 
-// A super-block of G groups decoded once for a block of columns: unsigned
-// quants u[g][j] = values 4j .. 4j + 3 of the 16 rows, scales as int32.
-template <int G>
+// A group's super-block decoded once for a block of columns: unsigned
+// quants u[j] = values 4j .. 4j + 3 of the 16 rows, scales as int32.
 struct Q6KDecodedBlock {
-  alignas(64) uint8_t u[G][64][64];
-  alignas(64) int32_t sc[G][16][16];
-  __m512 d[G];
+  alignas(64) uint8_t u[64][64];
+  alignas(64) int32_t sc[16][16];
+  __m512 d;
 };
 
-template <int G>
-QKIT_VNNI_TARGET inline void q6k_decode_block(const uint8_t* const gb[G], const Q6KDecoder& dec, Q6KDecodedBlock<G>& out) {
-  for (int g = 0; g < G; ++g) {
-    for (int h = 0; h < 2; ++h)
-      for (int t = 0; t < 8; ++t) {
-        __m512i u[4];
-        dec.decode4(gb[g], h, t, u);
-        for (int qq = 0; qq < 4; ++qq) _mm512_store_si512(out.u[g][32 * h + 8 * qq + t], u[qq]);
-      }
-    for (int sb = 0; sb < 16; ++sb) _mm512_store_si512(out.sc[g][sb], q6k_scale(gb[g], sb));
-    out.d[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb[g])));
-  }
+QKIT_VNNI_TARGET inline void q6k_decode_block(const uint8_t* gb, const Q6KDecoder& dec, Q6KDecodedBlock& out) {
+  for (int h = 0; h < 2; ++h)
+    for (int t = 0; t < 8; ++t) {
+      __m512i u[4];
+      dec.decode4(gb, h, t, u);
+      for (int qq = 0; qq < 4; ++qq) _mm512_store_si512(out.u[32 * h + 8 * qq + t], u[qq]);
+    }
+  for (int sb = 0; sb < 16; ++sb) _mm512_store_si512(out.sc[sb], q6k_scale(gb, sb));
+  out.d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)));
 }
 
-// G groups x NC columns of one decoded super-block s: f[g][j] += float(isum) * d dx.
-// Each broadcast activation word feeds G groups, each weight load NC columns.
-template <int G, int NC>
-QKIT_VNNI_TARGET inline void q6k_block_tile(const Q6KDecodedBlock<G>& w, const QuantAct& x, int64_t c, int64_t s,
-                                            const int32_t* seeds, size_t seed_stride, __m512* f[G]) {
+// NC columns [c, c + NC) of one decoded super-block s: f[j] += float(isum) * d dx.
+template <int NC>
+QKIT_VNNI_TARGET inline void q6k_block_tile(const Q6KDecodedBlock& w, const QuantAct& x, int64_t c, int64_t s,
+                                            const int32_t* seeds, size_t seed_stride, __m512* f) {
   const int8_t* xq[NC];
   const int32_t* sd[NC];
   for (int j = 0; j < NC; ++j) {
     xq[j] = x.qs + static_cast<size_t>(c + j) * x.qs_stride + 256 * s;
     sd[j] = seeds + static_cast<size_t>(j) * seed_stride + 16 * s;
   }
-  __m512i isum[G][NC];
-  for (int g = 0; g < G; ++g)
-    for (int j = 0; j < NC; ++j) isum[g][j] = _mm512_setzero_si512();
+  __m512i isum[NC];
+  for (int j = 0; j < NC; ++j) isum[j] = _mm512_setzero_si512();
   for (int sb = 0; sb < 16; ++sb) {
-    __m512i acc[G][NC];
-    for (int j = 0; j < NC; ++j) acc[0][j] = _mm512_set1_epi32(sd[j][sb]);
-    for (int g = 1; g < G; ++g)
-      for (int j = 0; j < NC; ++j) acc[g][j] = acc[0][j];
+    __m512i acc[NC];
+    for (int j = 0; j < NC; ++j) acc[j] = _mm512_set1_epi32(sd[j][sb]);
     for (int q = 0; q < 4; ++q) {
-      __m512i W[G];
-      for (int g = 0; g < G; ++g) W[g] = _mm512_load_si512(w.u[g][4 * sb + q]);
-      for (int j = 0; j < NC; ++j) {
-        const __m512i xv = bcast4(xq[j] + 16 * sb + 4 * q);
-        for (int g = 0; g < G; ++g) acc[g][j] = _mm512_dpbusd_epi32(acc[g][j], W[g], xv);
-      }
+      const __m512i W = _mm512_load_si512(w.u[4 * sb + q]);
+      for (int j = 0; j < NC; ++j) acc[j] = _mm512_dpbusd_epi32(acc[j], W, bcast4(xq[j] + 16 * sb + 4 * q));
     }
-    for (int g = 0; g < G; ++g) {
-      const __m512i sc = _mm512_load_si512(w.sc[g][sb]);
-      for (int j = 0; j < NC; ++j) isum[g][j] = _mm512_add_epi32(isum[g][j], _mm512_mullo_epi32(acc[g][j], sc));
-    }
+    const __m512i sc = _mm512_load_si512(w.sc[sb]);
+    for (int j = 0; j < NC; ++j) isum[j] = _mm512_add_epi32(isum[j], _mm512_mullo_epi32(acc[j], sc));
   }
   for (int j = 0; j < NC; ++j) {
     const __m512 dx = _mm512_set1_ps(x.d[static_cast<size_t>(c + j) * x.blk_stride + static_cast<size_t>(s)]);
-    for (int g = 0; g < G; ++g)
-      f[g][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][j]), _mm512_mul_ps(w.d[g], dx), f[g][j]);
+    f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(w.d, dx), f[j]);
   }
 }
 
-// gemm_q6_K_q8_K_32x4_r16 / _16x4_r16: groups [g, g + G) x columns [c0, c1)
-// (at most kQ6KColumns). Each super-block is decoded once into L1 for all
-// the columns (decode costs ~3.5 ops per 64 weights, more than the 4
-// vpdpbusd it feeds in a 4-column tile); partial sums wait in f between
-// super-blocks.
+// gemm_q6_K_q8_K_16x4_r16: group g x columns [c0, c1) (at most kQ6KColumns).
+// Each super-block is decoded once into L1 for all the columns (decoding
+// costs ~4 ops per 64 weights, as much as the 4 vpdpbusd it feeds in a
+// 4-column tile); partial sums wait in f between super-blocks. (Two groups
+// per broadcast, 8-column tiles: no faster here; vpdpbusd + vpmulld bound.)
 inline constexpr int64_t kQ6KColumns = 64;
 
-template <int G>
-QKIT_VNNI_TARGET inline void q6k_groups_columns(const MatmulArgs& a, int64_t g0, int64_t c0, int64_t c1,
-                                                const int32_t* seeds) {
+QKIT_VNNI_TARGET inline void q6k_group_columns(const MatmulArgs& a, int64_t g, int64_t c0, int64_t c1,
+                                               const int32_t* seeds) {
   const QuantAct& x = *a.act;
   const int64_t nb = a.cols / 256;
   const size_t seed_stride = static_cast<size_t>(a.cols / 16);
   const Q6KDecoder dec;
-  alignas(64) Q6KDecodedBlock<G> w;
-  __m512 fbuf[G][kQ6KColumns];
-  for (int g = 0; g < G; ++g)
-    for (int64_t j = 0; j < c1 - c0; ++j) fbuf[g][j] = _mm512_setzero_ps();
+  Q6KDecodedBlock w;
+  __m512 f[kQ6KColumns];
+  for (int64_t j = 0; j < c1 - c0; ++j) f[j] = _mm512_setzero_ps();
+  const uint8_t* gw = a.w + static_cast<size_t>(g) * a.row_stride;
   for (int64_t s = 0; s < nb; ++s) {
-    const uint8_t* gb[G];
-    for (int g = 0; g < G; ++g) gb[g] = a.w + static_cast<size_t>(g0 + g) * a.row_stride + static_cast<size_t>(s) * kQ6KGroupBlock;
-    q6k_decode_block<G>(gb, dec, w);
+    q6k_decode_block(gw + static_cast<size_t>(s) * kQ6KGroupBlock, dec, w);
     int64_t c = c0;
-    for (; c + 4 <= c1; c += 4) {
-      __m512* f[G];
-      for (int g = 0; g < G; ++g) f[g] = &fbuf[g][c - c0];
-      q6k_block_tile<G, 4>(w, x, c, s, seeds + static_cast<size_t>(c - c0) * seed_stride, seed_stride, f);
-    }
-    for (; c < c1; ++c) {
-      __m512* f[G];
-      for (int g = 0; g < G; ++g) f[g] = &fbuf[g][c - c0];
-      q6k_block_tile<G, 1>(w, x, c, s, seeds + static_cast<size_t>(c - c0) * seed_stride, seed_stride, f);
+    for (; c + 4 <= c1; c += 4)
+      q6k_block_tile<4>(w, x, c, s, seeds + static_cast<size_t>(c - c0) * seed_stride, seed_stride, f + (c - c0));
+    const int32_t* sd = seeds + static_cast<size_t>(c - c0) * seed_stride;
+    switch (c1 - c) {  // the last 1..3 columns as one tile
+      case 3: q6k_block_tile<3>(w, x, c, s, sd, seed_stride, f + (c - c0)); break;
+      case 2: q6k_block_tile<2>(w, x, c, s, sd, seed_stride, f + (c - c0)); break;
+      case 1: q6k_block_tile<1>(w, x, c, s, sd, seed_stride, f + (c - c0)); break;
+      default: break;
     }
   }
-  for (int g = 0; g < G; ++g)
-    for (int64_t c = c0; c < c1; ++c) q6k_store(a, g0 + g, c, fbuf[g][c - c0]);
+  for (int64_t c = c0; c < c1; ++c) q6k_store(a, g, c, f[c - c0]);
 }
 
-// Rows [r0, r1) (r0 a multiple of 16) x columns [c0, c1). Fewer than 4
-// columns (decode, N < 4): the streaming column kernel; otherwise blocks of
-// up to 64 columns over decoded super-blocks of two groups at a time.
+// Rows [r0, r1) (r0 a multiple of 16) x columns [c0, c1). One column
+// (decode, N = 1): the streaming column kernel, which reads each weight
+// byte once; more: blocks of up to 64 columns over decoded super-blocks
+// (N = 2, 3 too: the column kernel would stream the weights N times).
 QKIT_VNNI_TARGET inline void interleaved_q6_k(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   const int64_t g0 = r0 / kGroupRows, g1 = (r1 + kGroupRows - 1) / kGroupRows;
   for (int64_t cb = c0; cb < c1; cb += kQ6KColumns) {
     const int64_t ce = cb + kQ6KColumns < c1 ? cb + kQ6KColumns : c1;
     const int32_t* seeds = q6k_seeds(*a.act, cb, ce);
-    const size_t seed_stride = static_cast<size_t>(a.cols / 16);
-    if (ce - cb < 4) {
-      for (int64_t g = g0; g < g1; ++g)
-        for (int64_t c = cb; c < ce; ++c) q6k_group_column(a, g, c, seeds + static_cast<size_t>(c - cb) * seed_stride);
-      continue;
+    for (int64_t g = g0; g < g1; ++g) {
+      if (ce - cb == 1) {
+        q6k_group_column(a, g, cb, seeds);
+      } else {
+        q6k_group_columns(a, g, cb, ce, seeds);
+      }
     }
-    int64_t g = g0;
-    for (; g + 2 <= g1; g += 2) q6k_groups_columns<2>(a, g, cb, ce, seeds);
-    for (; g < g1; ++g) q6k_groups_columns<1>(a, g, cb, ce, seeds);
   }
 }
 
