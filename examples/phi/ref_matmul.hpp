@@ -23,7 +23,10 @@
 //    holding sum of sc * (q - 32) * a over values with (i % 32) / 4 == l of
 //    each super-block, lane = fma(d_a * d_w, lane_dot, lane), same final sum.
 //
-// Every other format (F16, F32, Q4_K with rows % 8 != 0, ...) goes through
+//  F16: activations rounded to f16; tinyBLAS (batches, K % 16 == 0) keeps
+//    16 lanes, ggml_vec_dot_f16 (one token) 4 x 16 (see dot_f16).
+//
+// Every other format (F32, Q4_K with rows % 8 != 0, ...) goes through
 // qkit's matmul (phi::matmul). Scalar code, only meant for small models.
 #pragma once
 
@@ -172,7 +175,38 @@ inline float dot_q6_k(const uint8_t* w, const qkit::BlockQ8K* a, int64_t nb) {
   return hsum8(lane);
 }
 
-enum class Route { Qkit, Lane8, Block, Q4K, Q6K };
+// _mm512_reduce_add_ps as GCC expands it: halves, quarters, then pairs.
+inline float reduce16(const float* a) {
+  float t3[8], t6[4];
+  for (int i = 0; i < 8; ++i) t3[i] = a[8 + i] + a[i];
+  for (int i = 0; i < 4; ++i) t6[i] = t3[4 + i] + t3[i];
+  return (t6[0] + t6[2]) + (t6[1] + t6[3]);
+}
+
+// F16 weight row . activations rounded to f16 (the reference converts the
+// activation batch to F16 first). A batch goes through tinyBLAS (16 lanes,
+// lane e % 16, fma over the row, reduce16); one token through
+// ggml_vec_dot_f16 (4 x 16 lanes over steps of 64, summed 0+2, 1+3, then
+// those two, reduce16; a tail below 64 added in double).
+inline float dot_f16(const uint16_t* w, const uint16_t* a, int64_t k, bool tinyblas) {
+  float lane[4][16] = {};
+  const int64_t np = tinyblas ? k : k / 64 * 64;
+  for (int64_t e = 0; e < np; ++e) {
+    float& l = lane[tinyblas ? 0 : (e % 64) / 16][e % 16];
+    l = std::fma(qkit::f16_to_f32(w[e]), qkit::f16_to_f32(a[e]), l);
+  }
+  if (tinyblas) return reduce16(lane[0]);
+  for (int i = 0; i < 16; ++i) {
+    lane[0][i] += lane[2][i];
+    lane[1][i] += lane[3][i];
+  }
+  for (int i = 0; i < 16; ++i) lane[0][i] += lane[1][i];
+  double sum = reduce16(lane[0]);
+  for (int64_t e = np; e < k; ++e) sum += static_cast<double>(qkit::f16_to_f32(w[e]) * qkit::f16_to_f32(a[e]));
+  return static_cast<float>(sum);
+}
+
+enum class Route { Qkit, Lane8, Block, Q4K, Q6K, F16 };
 
 inline Route route(const Matrix& W) {
   using qkit::Format;
@@ -189,6 +223,8 @@ inline Route route(const Matrix& W) {
       return repacked ? Route::Q4K : Route::Qkit;
     case Format::Q6_K:
       return Route::Q6K;
+    case Format::F16:
+      return Route::F16;
     default:
       return Route::Qkit;
   }
@@ -202,19 +238,25 @@ inline void matmul(const Matrix& W, const float* X, int64_t n, float* Y, qkit::T
   const detail::Route r = detail::route(W);
   if (r == detail::Route::Qkit) return phi::matmul(W, X, n, Y, pool);
   const bool k_quant = r == detail::Route::Q4K || r == detail::Route::Q6K;
-  const int64_t K = W.cols, blk = k_quant ? 256 : 32;
+  const bool f16 = r == detail::Route::F16;
+  const int64_t K = W.cols, blk = k_quant ? 256 : (f16 ? 1 : 32);
   const int64_t nb = K / blk;
-  const size_t act_bytes = static_cast<size_t>(nb) * (k_quant ? sizeof(qkit::BlockQ8K) : sizeof(qkit::BlockQ8_0));
+  const size_t act_bytes =
+      static_cast<size_t>(nb) * (k_quant ? sizeof(qkit::BlockQ8K) : (f16 ? sizeof(uint16_t) : sizeof(qkit::BlockQ8_0)));
   std::vector<uint8_t> act(static_cast<size_t>(n) * act_bytes);
   for (int64_t t = 0; t < n; ++t) {
     const float* x = X + t * K;
     uint8_t* a = act.data() + static_cast<size_t>(t) * act_bytes;
     if (k_quant) {
       qkit::quantize_act_q8_K(x, a, K);
+    } else if (f16) {
+      auto* h = reinterpret_cast<uint16_t*>(a);
+      for (int64_t i = 0; i < K; ++i) h[i] = qkit::f32_to_f16(x[i]);
     } else {
       qkit::quantize_act_q8_0(x, a, K);
     }
   }
+  const bool tinyblas = n >= 2 && K % 16 == 0;  // llamafile sgemm takes batches only
   auto work = [&](int64_t lo, int64_t hi) {
     for (int64_t row = lo; row < hi; ++row) {
       const uint8_t* w = W.row(row);
@@ -232,6 +274,10 @@ inline void matmul(const Matrix& W, const float* X, int64_t n, float* Y, qkit::T
             break;
           case detail::Route::Q6K:
             y = detail::dot_q6_k(w, reinterpret_cast<const qkit::BlockQ8K*>(a), nb);
+            break;
+          case detail::Route::F16:
+            y = detail::dot_f16(reinterpret_cast<const uint16_t*>(w), reinterpret_cast<const uint16_t*>(a), K,
+                                tinyblas);
             break;
           case detail::Route::Qkit:
             break;
