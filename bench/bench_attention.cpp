@@ -8,6 +8,9 @@
 // same thread count). Several layers' caches are cycled so the working
 // set (>= 256 MiB) never fits in the last-level cache, as in a real model.
 //
+// DecodeHot: the same kernel on a cache that stays in the last-level
+// cache, its instruction-bound ceiling (CPU time).
+//
 // Prompt: 512 and 2048 causal queries, flash (tiled, online softmax)
 // against a naive version that materialises each head's n_q x n_kv score
 // matrix; both on the same cache, threads and dispatch target.
@@ -142,9 +145,39 @@ void BM_DecodeAttention(benchmark::State& state) {
   // machine is shared and the wall-clock bandwidth is not.
   const StreamRate st = stream_cache(*cache, n_layer, state.iterations());
   state.counters["pct_stream"] = 100.0 * kv_gbps / st.wall_gbps;
-  if (threads == 1) state.counters["pct_stream_cpu"] = 100.0 * kv_cpu_gbps / st.cpu_gbps;
+  if (threads == 1) {
+    state.counters["KV_GB/s_cpu"] = kv_cpu_gbps;  // bytes per second of this thread's CPU time
+    state.counters["pct_stream_cpu"] = 100.0 * kv_cpu_gbps / st.cpu_gbps;
+  }
   state.SetLabel(std::string(m.name) + " " + kv_type_name(t) + " ctx " + std::to_string(ctx) + " " +
                  std::to_string(threads) + "T");
+}
+
+// Args: model, cache type. The decode kernel's instruction ceiling: one
+// layer of 512 positions (a few MiB, in the last-level cache) attended
+// over and over on one thread, KV bytes per second of CPU time. Where this
+// is not well above the read bandwidth, decoding cannot be memory-bound.
+void BM_DecodeAttentionHot(benchmark::State& state) {
+  const Model& m = kModels[state.range(0)];
+  const KvType t = kTypes[state.range(1)];
+  const size_t ctx = 512;
+  const size_t layer_bytes = 2 * m.n_head_kv * ctx * kv::row_bytes(t, m.head_dim);
+  auto cache = filled_cache(m, t, ctx, 1);
+  const auto q = random_floats(m.n_head * m.head_dim, 7);
+  std::vector<float> out(q.size());
+  AttentionParams p;
+  p.n_q = 1;
+  p.n_head = m.n_head;
+  p.head_dim = m.head_dim;
+  attention(q.data(), cache->keys(0), cache->values(0), out.data(), p);  // warm the cache
+  const double c0 = thread_cpu_seconds();
+  for (auto _ : state) {
+    attention(q.data(), cache->keys(0), cache->values(0), out.data(), p);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["KV_GB/s_cpu"] =
+      double(layer_bytes) * double(state.iterations()) / (thread_cpu_seconds() - c0) * 1e-9;
+  state.SetLabel(std::string(m.name) + " " + kv_type_name(t) + " ctx 512 in cache 1T");
 }
 
 // The materialising baseline: per head, S = scale * Q K^T (n_q x n_kv,
@@ -239,6 +272,10 @@ void prompt_args(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 BENCHMARK(BM_DecodeAttention)->Apply(decode_args)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(0.2);
+BENCHMARK(BM_DecodeAttentionHot)
+    ->ArgsProduct({{0, 1}, {0, 1, 2}})
+    ->Unit(benchmark::kMicrosecond)
+    ->MinTime(0.2);
 BENCHMARK(BM_PromptAttention)->Apply(prompt_args)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
 
 int main(int argc, char** argv) {
