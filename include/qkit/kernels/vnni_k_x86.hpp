@@ -79,6 +79,14 @@ QKIT_VNNI_TARGET inline __m512i plane_bits(int i) {
                             _mm256_set1_epi8(static_cast<char>(1 << (2 * i + 1))), 1);
 }
 
+// 32 bytes of nibbles -> 64 values: the low nibbles, then the high ones
+// (Q4_K / Q5_K order). Both halves from one broadcast load and one shift.
+QKIT_VNNI_TARGET inline __m512i nibbles(const uint8_t* q) {
+  const __m512i b = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
+  const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+  return _mm512_and_si512(_mm512_srlv_epi16(b, shift), _mm512_set1_epi8(0x0f));
+}
+
 // Q4_K / Q5_K: 12 bytes of packed 6-bit scales and mins -> 8 scales spread
 // for 32-value sub-blocks, mins paired with the 16 bsums (m0 m0 m1 m1 ...).
 QKIT_VNNI_TARGET inline void k4_scales(const uint8_t* p, KDecoded& r) {
@@ -91,7 +99,10 @@ QKIT_VNNI_TARGET inline void k4_scales(const uint8_t* p, KDecoded& r) {
   u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
   u[2] = mins_lo;
   u[0] &= k1;
-  const __m128i sm = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
+  // Built in registers: a 16-byte load of the four 4-byte stores would
+  // miss store forwarding.
+  const __m128i sm = _mm_set_epi32(static_cast<int>(u[3]), static_cast<int>(u[2]), static_cast<int>(u[1]),
+                                   static_cast<int>(u[0]));
   spread_scales<32>(_mm256_cvtepu8_epi16(sm), r.sc);
   r.m16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));
 }
@@ -105,12 +116,7 @@ struct DecQ4K {
     r.d = f16_scalar(blk);
     r.dm = -f16_scalar(blk + 2);
     k4_scales(blk + 4, r);
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    for (int i = 0; i < 4; ++i) {
-      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * i));
-      r.u[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, m4)),
-                                  _mm256_and_si256(_mm256_srli_epi16(b, 4), m4), 1);
-    }
+    for (int i = 0; i < 4; ++i) r.u[i] = nibbles(blk + 16 + 32 * i);
     return r;
   }
 };
@@ -125,12 +131,9 @@ struct DecQ5K {
     r.dm = -f16_scalar(blk + 2);
     k4_scales(blk + 4, r);
     const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16)));
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
     const __m512i b16 = _mm512_set1_epi8(16);
     for (int i = 0; i < 4; ++i) {
-      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 48 + 32 * i));
-      const __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, m4)),
-                                            _mm256_and_si256(_mm256_srli_epi16(b, 4), m4), 1);
+      const __m512i lo = nibbles(blk + 48 + 32 * i);
       r.u[i] = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, plane_bits(i)), lo, b16);
     }
     return r;
