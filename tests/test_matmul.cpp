@@ -341,9 +341,11 @@ TEST_CASE("Arm: sdot and smmla kernels are chosen where the CPU has them, and ca
       REQUIRE(dot == (cpu::features().dotprod && (fp & cpu::kFastDotprod) != 0));
       REQUIRE(mm == (cpu::features().i8mm && (fp & cpu::kFastI8mm) != 0));
       // Q8_0 / Q4_0 on the SVE targets take svdot (base SVE, no fast-path
-      // bit) for GEMV and for GEMM without i8mm.
+      // bit) for GEMV and for GEMM without i8mm, from 256-bit vectors up or
+      // without NEON sdot.
 #if defined(QKIT_HAVE_SVE_DOT)
-      const bool svdot = (t & (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)) != 0;
+      const bool svdot = (t & (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)) != 0 &&
+                         (!dot || (t != HWY_SVE2_128 && cpu::features().sve_bits >= 256));
 #else
       const bool svdot = false;
 #endif

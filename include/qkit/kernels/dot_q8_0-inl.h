@@ -12,7 +12,8 @@
 //   Arm, "+i8mm": GEMM (N >= 2) of Q8_0 / Q4_0 with smmla, 4x4 tiles
 //     (i8mm_arm.hpp: gemm_q8_0_q8_0_4x4, gemm_q4_0_q8_0_4x4).
 //   SVE targets: Q8_0 / Q4_0 GEMV (and GEMM without i8mm) with svdot, any
-//     vector length (sve_dot_arm.hpp), instead of NEON sdot or Highway.
+//     vector length (sve_dot_arm.hpp), instead of NEON sdot (from 256-bit
+//     vectors up) or Highway's widening multiply (SVE without sdot: A64FX).
 // matmul-inl.h asks HasIntKernel<F>() and runs MatmulInt<F>().
 #if defined(QKIT_KERNELS_DOT_Q8_0_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef QKIT_KERNELS_DOT_Q8_0_INL_H_
@@ -117,14 +118,20 @@ inline bool UseNeonDot() {
 #endif
 }
 
-// Whether this target runs the svdot kernel (base SVE: no fast-path bit).
-inline constexpr bool kUseSveDot =
-#if defined(QKIT_HAVE_SVE_DOT) && (HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE2 || HWY_TARGET == HWY_SVE_256 || \
-                                    HWY_TARGET == HWY_SVE2_128)
-    true;
+// Whether Q8_0 / Q4_0 rows take the svdot kernel (base SVE: no fast-path
+// bit): on the SVE targets when the vectors are 256 bits or wider, or when
+// the CPU has no NEON sdot (A64FX). At 128 bits NEON sdot does the same
+// work in fewer instructions (qemu counts in sve_dot_arm.hpp), so SVE2_128
+// never takes it.
+inline bool UseSveDot() {
+#if defined(QKIT_HAVE_SVE_DOT) && (HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE2 || HWY_TARGET == HWY_SVE_256)
+  return !UseNeonDot() || sve::vector_bytes() >= 32;
+#elif defined(QKIT_HAVE_SVE_DOT) && HWY_TARGET == HWY_SVE2_128
+  return !UseNeonDot();
 #else
-    false;
+  return false;
 #endif
+}
 
 // Whether this target has the smmla GEMM kernel and the CPU runs it.
 inline bool UseI8mm() {
@@ -147,7 +154,9 @@ inline void RowsQ8(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int6
   }
 #endif
   const int64_t nb = a.cols / 32;
+  const bool svdot = UseSveDot();
   const bool sdot = UseNeonDot();
+  (void)svdot;
   (void)sdot;
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* wr = a.w + static_cast<size_t>(r) * a.row_stride;
@@ -156,7 +165,7 @@ inline void RowsQ8(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int6
       const float* xd = x.d + static_cast<size_t>(c) * x.blk_stride;
       float v;
 #if defined(QKIT_HAVE_SVE_DOT)
-      if (kUseSveDot) {
+      if (svdot) {
         v = sve::dot_row_q8_0_act<kQ4>(wr, nb, xq, xd);
       } else
 #endif
@@ -249,8 +258,8 @@ template <Format F>
 inline const char* IntVariant() {
   constexpr bool kQ8 = F == Format::Q8_0 || F == Format::Q4_0;
   constexpr bool kK = F == Format::Q4_K || F == Format::Q6_K;
-  // Q8_0 / Q4_0 on SVE targets use svdot (base SVE), not the sdot bit.
-  const bool dot = ((kQ8 && !kUseSveDot) || kK) && UseNeonDot();
+  // Q8_0 / Q4_0 rows on svdot (base SVE) use no fast-path bit.
+  const bool dot = ((kQ8 && !UseSveDot()) || kK) && UseNeonDot();
   const bool mm = kQ8 && UseI8mm();
   static const std::string d = std::string(TargetVariant()) + "+dotprod";
   static const std::string m = std::string(TargetVariant()) + "+i8mm";

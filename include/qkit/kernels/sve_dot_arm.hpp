@@ -34,6 +34,9 @@
 
 namespace qkit::kernels::sve {
 
+// Bytes per SVE vector (svcntb), for callers compiled without SVE types.
+inline uint64_t vector_bytes() { return svcntb(); }
+
 // The exact int32 dot of block b, in lanes of an svint32_t (which lanes
 // hold it depends on the vector length; the sum over lanes does not).
 template <bool kQ4>
