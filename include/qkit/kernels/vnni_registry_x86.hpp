@@ -70,6 +70,7 @@ template <> struct Kernel<Format::Q4_1>   : KernelPair<rows_legacy<Format::Q4_1>
 template <> struct Kernel<Format::Q5_0>   : KernelPair<rows_legacy<Format::Q5_0>,  nullptr> {};
 template <> struct Kernel<Format::Q5_1>   : KernelPair<rows_legacy<Format::Q5_1>,  nullptr> {};
 template <> struct Kernel<Format::MXFP4>  : KernelPair<rows_legacy<Format::MXFP4>, nullptr> {};
+template <> struct Kernel<Format::IQ4_XS> : KernelPair<rows_legacy<Format::IQ4_XS>, nullptr> {};
 // clang-format on
 
 }  // namespace qkit::kernels::vnni
