@@ -231,11 +231,23 @@ HWY_INLINE void ScoreKeys(D d, const float* HWY_RESTRICT qs, size_t Dh, size_t n
   hn::Vec<D> acc[kR][kK];
   for (size_t r = 0; r < kR; ++r)
     for (size_t k = 0; k < kK; ++k) acc[r][k] = hn::Zero(d);
-  hn::Vec<D> scale[kK];  // Q8_0: the current block's scale per key
-  for (size_t k = 0; k < kK; ++k) scale[k] = hn::Zero(d);
+  hn::Vec<D> scale[kK], blk[kK];  // Q8_0: the current block's scale / unscaled dot per key
+  for (size_t k = 0; k < kK; ++k) scale[k] = blk[k] = hn::Zero(d);
   for (size_t c = 0; c < nv; c += N) {
     hn::Vec<D> x[kK];
-    if constexpr (kT == KvType::Q8_0) {
+    if constexpr (kT == KvType::Q8_0 && kR == 1) {
+      // One row: the block's unscaled dot, scaled once at the block's end.
+      const auto q = hn::LoadU(d, qs + c);
+      if (c % kv::kQ8Block == 0) {
+        for (size_t k = 0; k < kK; ++k) blk[k] = hn::Mul(q, Q8Quants(d, k0 + k * kb, c));
+      } else {
+        for (size_t k = 0; k < kK; ++k) blk[k] = hn::MulAdd(q, Q8Quants(d, k0 + k * kb, c), blk[k]);
+      }
+      if ((c + N) % kv::kQ8Block == 0)
+        for (size_t k = 0; k < kK; ++k)
+          acc[0][k] = hn::MulAdd(blk[k], hn::Set(d, Q8RowScale(k0 + k * kb, c)), acc[0][k]);
+      continue;
+    } else if constexpr (kT == KvType::Q8_0) {
       if (c % kv::kQ8Block == 0)
         for (size_t k = 0; k < kK; ++k) scale[k] = hn::Set(d, Q8RowScale(k0 + k * kb, c));
       for (size_t k = 0; k < kK; ++k) x[k] = hn::Mul(Q8Quants(d, k0 + k * kb, c), scale[k]);
