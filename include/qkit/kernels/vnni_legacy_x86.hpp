@@ -105,20 +105,12 @@ inline const uint8_t* block_at(const uint8_t* row, int64_t t) {
   }
 }
 
-// What factors16 turns into block t's scale (and min): its first 4 bytes,
-// or for IQ4_XS the f32 bits of d * (ls - 32).
+// What factors16 turns into block t's scale (and min): its first 4 bytes
+// (kinds with kSub == 1; IQ4_XS goes through iq4_xs_factors).
 template <Format F>
-QKIT_VNNI_TARGET inline uint32_t head_at(const uint8_t* row, int64_t t) {
-  using K = LegacyKind<F>;
+inline uint32_t head_at(const uint8_t* row, int64_t t) {
   uint32_t v;
-  if constexpr (K::kSub == 1) {
-    std::memcpy(&v, block_at<F>(row, t), 4);
-  } else {
-    const auto* sb = reinterpret_cast<const BlockIQ4_XS*>(row + static_cast<size_t>(t / K::kSub) * K::kBytes);
-    const float d = f16_scalar(row + static_cast<size_t>(t / K::kSub) * K::kBytes) *
-                    static_cast<float>(quant::iq4_xs_scale(*sb, static_cast<int>(t % K::kSub)) - 32);
-    std::memcpy(&v, &d, 4);
-  }
+  std::memcpy(&v, block_at<F>(row, t), 4);
   return v;
 }
 
@@ -203,9 +195,7 @@ template <Format F>
 QKIT_VNNI_TARGET inline void factors16(const uint32_t v[16], __m512& d, __m512& m) {
   using K = LegacyKind<F>;
   const __m512i g = _mm512_loadu_si512(v);
-  if constexpr (K::kSub > 1) {
-    d = _mm512_castsi512_ps(g);
-  } else if constexpr (K::kE8M0) {
+  if constexpr (K::kE8M0) {
     // quant::e8m0_to_float_half: (e - 1) << 23, or 0x00200000 << e for e < 2.
     const __m512i e = _mm512_and_si512(g, _mm512_set1_epi32(0xff));
     const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
@@ -215,6 +205,16 @@ QKIT_VNNI_TARGET inline void factors16(const uint32_t v[16], __m512& d, __m512& 
     d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g));
   }
   if constexpr (K::kMin) m = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(g, 16)));
+}
+
+// IQ4_XS scales d * (ls - 32) of sub-blocks ib (per lane), from each lane's
+// super-block dwords h = d | scales_h << 16 and l = scales_l.
+QKIT_VNNI_TARGET inline __m512 iq4_xs_factors(__m512i h, __m512i l, __m512i ib) {
+  // quant::iq4_xs_scale: 4 low bits from scales_l, 2 high from scales_h.
+  const __m512i lo = _mm512_and_si512(_mm512_srlv_epi32(l, _mm512_slli_epi32(ib, 2)), _mm512_set1_epi32(0xf));
+  const __m512i hi = _mm512_and_si512(_mm512_srlv_epi32(_mm512_srli_epi32(h, 16), _mm512_slli_epi32(ib, 1)), _mm512_set1_epi32(3));
+  const __m512i ls = _mm512_sub_epi32(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4)), _mm512_set1_epi32(32));
+  return _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(h)), _mm512_cvtepi32_ps(ls));
 }
 
 // The scales (and mins) of blocks [b, b + 16) of a row; blocks past K (the
@@ -227,8 +227,7 @@ QKIT_VNNI_TARGET inline void row_factors16(const uint8_t* wr, int64_t b, int nv,
     for (int t = 0; t < 16; ++t) v[t] = head_at<F>(wr, b + (!kTail || t < nv ? t : 0));
     factors16<F>(v, d, m);
   } else {
-    // IQ4_XS: two super-blocks, lane t = sub-block t % 8 of super-block t / 8;
-    // d | scales_h << 16 and scales_l as two dwords per super-block.
+    // IQ4_XS: two super-blocks, lane t = sub-block t % 8 of super-block t / 8.
     static_assert(K::kSub == 8, "16 blocks are two super-blocks");
     const uint8_t* s0 = wr + static_cast<size_t>(b / 8) * K::kBytes;
     const uint8_t* s1 = !kTail || nv > 8 ? s0 + K::kBytes : s0;
@@ -239,12 +238,7 @@ QKIT_VNNI_TARGET inline void row_factors16(const uint8_t* wr, int64_t b, int nv,
     std::memcpy(&l1, s1 + 4, 4);
     const __m512i h = _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(static_cast<int>(h0)), _mm512_set1_epi32(static_cast<int>(h1)));
     const __m512i l = _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(static_cast<int>(l0)), _mm512_set1_epi32(static_cast<int>(l1)));
-    const __m512i ib = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
-    // quant::iq4_xs_scale: 4 low bits from scales_l, 2 high from scales_h.
-    const __m512i lo = _mm512_and_si512(_mm512_srlv_epi32(l, _mm512_slli_epi32(ib, 2)), _mm512_set1_epi32(0xf));
-    const __m512i hi = _mm512_and_si512(_mm512_srlv_epi32(_mm512_srli_epi32(h, 16), _mm512_slli_epi32(ib, 1)), _mm512_set1_epi32(3));
-    const __m512i ls = _mm512_sub_epi32(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4)), _mm512_set1_epi32(32));
-    d = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(h)), _mm512_cvtepi32_ps(ls));
+    d = iq4_xs_factors(h, l, _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7));
     m = _mm512_setzero_ps();
   }
 }
@@ -394,10 +388,21 @@ QKIT_VNNI_TARGET inline void build_panel(const MatmulArgs& a, int64_t p, int val
         _mm512_store_si512(pb + 128 + 64 * col, _mm512_permutex2var_epi32(V[0][h][g], ic0, V[1][h][g]));
         _mm512_store_si512(pb + 128 + 64 * (col + 1), _mm512_permutex2var_epi32(V[0][h][g], ic1, V[1][h][g]));
       }
-    alignas(64) uint32_t v[16];
-    for (int r = 0; r < 16; ++r) v[r] = head_at<F>(rows[r], b);
     __m512 dw, mw = _mm512_setzero_ps();
-    factors16<F>(v, dw, mw);
+    if constexpr (LegacyKind<F>::kSub == 1) {
+      alignas(64) uint32_t v[16];
+      for (int r = 0; r < 16; ++r) v[r] = head_at<F>(rows[r], b);
+      factors16<F>(v, dw, mw);
+    } else {
+      alignas(64) uint32_t h[16], l[16];
+      for (int r = 0; r < 16; ++r) {
+        const uint8_t* sb = rows[r] + static_cast<size_t>(b / LegacyKind<F>::kSub) * LegacyKind<F>::kBytes;
+        std::memcpy(&h[r], sb, 4);
+        std::memcpy(&l[r], sb + 4, 4);
+      }
+      dw = iq4_xs_factors(_mm512_load_si512(h), _mm512_load_si512(l),
+                          _mm512_set1_epi32(static_cast<int>(b % LegacyKind<F>::kSub)));
+    }
     _mm512_store_ps(reinterpret_cast<float*>(pb), dw);
     _mm512_store_ps(reinterpret_cast<float*>(pb + 64), mw);
   }
