@@ -3,8 +3,9 @@
 // activation columns (already rounded through the pair format, so the
 // result is the reference's quantized dot product up to f32 summation).
 //
-// It is the fast path of the float formats (F32, F16, BF16) and the correct
-// fallback of every quantized format without an integer kernel on a target.
+// It is the correct fallback of every quantized format without an integer
+// kernel on a target. The float formats (F32, F16, BF16) have their own
+// kernels in float_matmul-inl.h.
 #if defined(QKIT_KERNELS_DOT_GENERIC_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef QKIT_KERNELS_DOT_GENERIC_INL_H_
 #undef QKIT_KERNELS_DOT_GENERIC_INL_H_
