@@ -17,6 +17,11 @@
 // multiply-add per block) whatever tile, pair or thread it falls in; odd
 // rows or columns pair with a copy of themselves and the copy is not
 // stored. So results never depend on the row split or on N's split.
+//
+// Guest instructions of a Q8_0 gemm, 64 rows x K = 4096, N = 8, NEON
+// target (qemu 7.2 counts, activation quantization included; no timing
+// under emulation): smmla 0.47M, sdot 1.46M, Highway widening multiply
+// 3.03M.
 #pragma once
 
 #if defined(__aarch64__) && defined(__GNUC__) && !defined(__clang__)

@@ -17,6 +17,11 @@
 // as the reference's vec_dot_q4_K_q8_K / vec_dot_q6_K_q8_K compute them.
 // Every column runs the same operations in the same order whatever the
 // chunk, so the thread count and N's split never change a bit.
+//
+// Guest instructions per call, 64 rows x K = 4096, neoverse-n1 under qemu
+// 7.2 (activation quantization included; no timing under emulation):
+// Q4_K gemv: sdot 0.19M, f32 path 0.95M; Q6_K gemv: 0.27M vs 0.89M;
+// Q4_K gemm N = 8: 0.93M vs 2.32M.
 #pragma once
 
 #include "qkit/kernels/neon_dot.hpp"
