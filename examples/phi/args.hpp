@@ -31,8 +31,8 @@ options:
       --top-p P           top-p (default 0.95; 1: off)
       --seed S            sampler seed (default: from the clock)
       --dump-logits FILE  write the logits of every evaluated position (.logits layout; does not stop at EOS)
-      --no-repack         keep Q4_0/Q8_0/Q4_K weights in the file's row layout (default: interleave at load)
-      --ref-numerics      round attention, GELU and norms as the reference engine does (slower; for comparisons)
+      --no-repack         keep Q4_0/Q8_0/IQ4_NL/Q4_K/Q6_K weights in the file's row layout (default: interleave at load)
+      --ref-numerics      sum matmuls and round attention, RoPE, SwiGLU, GELU and norms as the reference engine does (scalar, no repacking: slow; for comparisons)
       --bench             benchmark: -p prompt tokens (pp), -n generated tokens (tg), -r repetitions
   -r, --repetitions N     benchmark repetitions (default 3)
       --type TYPE         --make-model quantization: a format (Q4_0, Q8_0, F16, ...) or mix (Q4_K_M, ...)

@@ -5,7 +5,7 @@
 //   phi::Model m("model.gguf", {});            // mmaps, checks every tensor
 //   m.eval(tokens.data(), n, logits, false);   // appends n positions, logits of the last
 //
-// Matrices in Q4_0 / Q8_0 / Q4_K are repacked at load into qkit's 16-row
+// Matrices in Q4_0 / Q8_0 / IQ4_NL / Q4_K / Q6_K are repacked at load into qkit's 16-row
 // interleaved layout (ModelOptions::repack), which its fastest kernels use.
 //
 // The layer follows the reference engine's graphs (llama.cpp
@@ -56,7 +56,7 @@ struct ModelOptions {
   int n_threads = 0;     // 0: all hardware threads
   int64_t n_batch = 512;  // prompt tokens per forward pass
   Numerics numerics = Numerics::Fast;
-  bool repack = true;  // interleave Q4_0 / Q8_0 / Q4_K matrices for the fast kernels
+  bool repack = true;  // interleave matrices that have a 16-row layout (qkit::can_repack)
 };
 
 inline qkit::KvType kv_type_from_name(const std::string& s) {

@@ -193,7 +193,7 @@ inline Weights load_weights(const qkit::gguf::File& f, const HParams& h) {
 }
 
 // Repacks every matrix whose format has an interleaved layout (Q4_0, Q8_0,
-// Q4_K: one SIMD register then holds the same values of 16 rows, which the
+// IQ4_NL, Q4_K, Q6_K: one SIMD register then holds the same values of 16 rows, which the
 // matmul kernels multiply with one broadcast activation). The token
 // embedding stays in rows: it is read a row at a time. When release is set
 // (weights viewed from a file mapping, not from caller memory), the file

@@ -3,23 +3,24 @@
 // of dot_generic-inl.h. One function serves GEMV (n = 1) and GEMM.
 //
 // Kernel names (docs/dispatch.md grammar; the target is the namespace):
-//   AVX3 / AVX3_DL with AVX-512 VNNI (variant "...+vnni"):
-//     gemv_q8_0_q8_0, gemm_q8_0_q8_0_1x4     rows as GGUF stores them (vnni_x86.hpp)
-//     gemv_q4_0_q8_0, gemm_q4_0_q8_0_1x4
-//     gemv_iq4_nl_q8_0, gemm_iq4_nl_q8_0_1x4
-//     gemv_q4_K_q8_K, gemm_q4_K_q8_K_1x8     (vnni_k_x86.hpp)
-//     gemv_q6_K_q8_K, gemm_q6_K_q8_K_1x8
-//     gemv_q8_0_q8_0_r16, gemm_q8_0_q8_0_32x4_r16 / _16x4_r16   repacked (vnni_repack_x86.hpp)
-//     gemv_q4_0_q8_0_r16, gemm_q4_0_q8_0_32x4_r16 / _16x4_r16
-//     gemv_q4_K_q8_K_r16, gemm_q4_K_q8_K_16x4_r16                (vnni_repack_k_x86.hpp)
-//     gemv_q6_K_q8_K_r16, gemm_q6_K_q8_K_16x4_r16
+//   AVX3 / AVX3_DL with AVX-512 VNNI (variant "...+vnni"; the formats and
+//   their functions are listed in vnni_registry_x86.hpp):
+//     gemv_<w>_q8_0, gemm_<w>_q8_0_1x4       q8_0, q4_0, iq4_nl rows (vnni_x86.hpp)
+//     gemv_<w>_<pair>, gemm_<w>_<pair>_16xN  q4_1, q5_0, q5_1, mxfp4, iq4_xs rows;
+//                                            GEMM on 16-row panels decoded per call (vnni_legacy_x86.hpp)
+//     gemv_<w>_q8_K, gemm_<w>_q8_K_1x8       q2_K..q6_K, tq1_0, tq2_0 rows (vnni_k_x86.hpp, vnni_k2_x86.hpp)
+//     gemv_<w>_q8_0_r16, gemm_<w>_q8_0_32x4_r16 / _16x4_r16
+//                                            q8_0, q4_0, iq4_nl repacked (vnni_repack_x86.hpp)
+//     gemv_<w>_q8_K_r16, gemm_<w>_q8_K_16x4_r16
+//                                            q4_K, q6_K repacked (vnni_repack_k_x86.hpp)
 //   every other target: gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x1 and the q4_0
 //     pair (dot_q8_0-inl.h: Highway widening multiply; "+dotprod": Arm sdot;
-//     "+i8mm": gemm_q8_0_q8_0_4x4 / gemm_q4_0_q8_0_4x4, Arm smmla, N >= 2)
+//     SVE svdot (sve_dot_arm.hpp); "+i8mm": gemm_q8_0_q8_0_4x4 /
+//     gemm_q4_0_q8_0_4x4, Arm smmla, N >= 2)
 //   Arm "+dotprod": gemv_q4_K_q8_K / gemm_q4_K_q8_K_1x8 and the q6_K pair
 //     (neon_k_arm.hpp, sdot), rows or interleaved groups unpacked
-//   F32 / F16 / BF16: float_matmul-inl.h (f32 register tiles; "+bf16":
-//     vdpbf16ps, bf16_x86.hpp)
+//   F32 / F16 / BF16: gemv_<w>_f32, gemm_<w>_f32_4x6 (float_matmul-inl.h;
+//     "+bf16": gemv_bf16_bf16 / gemm_bf16_bf16_4x6, vdpbf16ps, bf16_x86.hpp)
 //   every other (format, target): gemv_<w>_f32 / gemm_<w>_f32_16x1, the f32
 //     path of dot_generic-inl.h (activations rounded through the pair format)
 #if defined(QKIT_KERNELS_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
