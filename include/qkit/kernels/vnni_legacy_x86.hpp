@@ -57,6 +57,7 @@ struct LegacyDefaults {
   static constexpr bool kMin = false;      // f16 m after f16 d (Q8_1 pair)
   static constexpr bool kE8M0 = false;     // E8M0 byte instead of f16 d
   static constexpr bool kPairK = false;    // Q8_K activations (d per 256)
+  static constexpr bool kHasTable = false;  // values by a codebook (kTable)
   static constexpr const int8_t* kTable = nullptr;  // nibble -> value
 };
 
@@ -84,6 +85,7 @@ struct LegacyKind<Format::MXFP4> : LegacyDefaults {
   static constexpr size_t kBytes = 17, kQs = 1;
   static constexpr int kOffset = 12;  // values + 12 are unsigned
   static constexpr bool kE8M0 = true;
+  static constexpr bool kHasTable = true;
   static constexpr const int8_t* kTable = kMXFP4Values;
 };
 template <>
@@ -91,6 +93,7 @@ struct LegacyKind<Format::IQ4_XS> : LegacyDefaults {
   static constexpr size_t kBytes = 136, kQs = 0;  // block_at points at the quants
   static constexpr int kSub = 8, kOffset = 128;   // values + 128 are unsigned
   static constexpr bool kPairK = true;
+  static constexpr bool kHasTable = true;
   static constexpr const int8_t* kTable = kIQ4Values;
 };
 
@@ -135,7 +138,7 @@ QKIT_VNNI_TARGET inline __m512i decode2(const uint8_t* b0, const uint8_t* b1) {
     const __mmask64 k = _cvtu64_mask64(static_cast<uint64_t>(h0) | (static_cast<uint64_t>(h1) << 32));
     u = _mm512_mask_add_epi8(u, k, u, _mm512_set1_epi8(0x10));
   }
-  if constexpr (K::kTable != nullptr) {
+  if constexpr (K::kHasTable) {  // not kTable != nullptr: not a constant under -fsanitize
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(K::kTable));
     const __m512i tbl = _mm512_broadcast_i32x4(_mm_add_epi8(v, _mm_set1_epi8(static_cast<char>(static_cast<uint8_t>(K::kOffset)))));
     u = _mm512_shuffle_epi8(tbl, u);
