@@ -6,8 +6,8 @@
 // F16, BF16, or any quantized format: requantizing loses quality and is
 // reported) and quantized by qkit's reference-exact codecs, a few rows at a
 // time on each of n threads, and streamed to the output one tensor at a
-// time (memory stays at about one output tensor; the next tensor's input is
-// read ahead while this one is quantized). Metadata is kept; general.file_type and
+// time: tensor i + 1 is converted (its input read ahead) while tensor i is
+// written, so memory stays at about two output tensors. Metadata is kept; general.file_type and
 // general.quantization_version are set last, as the reference does.
 #pragma once
 
@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <future>
 #include <exception>
 #include <map>
 #include <string>
@@ -161,6 +162,73 @@ inline void convert_tensor(const gguf::TensorInfo& t, const uint8_t* src, Format
     if (e) std::rethrow_exception(e);
 }
 
+// One output tensor: where it comes from, what it becomes.
+struct Job {
+  const gguf::TensorInfo* info = nullptr;
+  Format out = Format::F32;
+  uint64_t out_bytes = 0;
+  const gguf::ImatrixEntry* imat = nullptr;
+  bool copies() const { return out == info->format; }  // written straight from the mapped input
+};
+
+// Converts the jobs in order, one ahead of the writer: take(i) waits for
+// tensor i (converting it now if it was not started), starts the next
+// tensor that needs converting into the other of two buffers, and returns
+// i's bytes, which stay valid until the next take(). Errors of a conversion are rethrown by take().
+// The next tensor's input is read ahead (File::prefetch) as it starts.
+class Pipeline {
+ public:
+  Pipeline(const gguf::File& in, const std::vector<Job>& jobs, int n_threads)
+      : in_(in), jobs_(jobs), n_threads_(n_threads) {}
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+  ~Pipeline() {
+    if (pending_.valid()) pending_.wait();  // never leave a worker writing into freed buffers
+  }
+
+  const uint8_t* take(size_t i) {
+    if (!pending_.valid() || pending_index_ != i) start(i);
+    busy_seconds_ += pending_.get();
+    writing_slot_ = pending_slot_;
+    for (size_t j = i + 1; j < jobs_.size(); ++j) {
+      if (!jobs_[j].copies()) {
+        start(j);
+        break;
+      }
+    }
+    return buffers_[writing_slot_].data();
+  }
+  // Seconds spent converting and quantizing (on the workers).
+  double busy_seconds() const { return busy_seconds_; }
+
+ private:
+  // Converts job i into the buffer the writer is not reading.
+  void start(size_t i) {
+    if (pending_.valid()) pending_.wait();
+    const Job& job = jobs_[i];
+    pending_slot_ = writing_slot_ ^ 1;
+    AlignedBuffer<uint8_t>& buf = buffers_[pending_slot_];
+    buf.ensure(job.out_bytes);
+    in_.prefetch(*job.info);
+    pending_index_ = i;
+    pending_ = std::async(std::launch::async, [this, &job, &buf] {
+      const auto t0 = std::chrono::steady_clock::now();
+      convert_tensor(*job.info, in_.tensor_data(*job.info), job.out, job.imat, buf.data(), n_threads_);
+      if (format_info(job.out).quantized()) validate_row(job.out, buf.data(), job.out_bytes);
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+  }
+
+  const gguf::File& in_;
+  const std::vector<Job>& jobs_;
+  int n_threads_;
+  AlignedBuffer<uint8_t> buffers_[2];  // one the writer reads, one a conversion fills
+  std::future<double> pending_;        // declared after the buffers: destroyed (joined) first
+  size_t pending_index_ = 0;
+  int pending_slot_ = 0, writing_slot_ = 1;
+  double busy_seconds_ = 0;
+};
+
 inline Report quantize_model(const std::string& in_path, const std::string& out_path, const Options& opt) {
   require(!same_file(in_path, out_path), "refusing to overwrite the input file ", in_path);
   using Clock = std::chrono::steady_clock;
@@ -178,51 +246,48 @@ inline Report quantize_model(const std::string& in_path, const std::string& out_
   w.remove("general.file_type");
   w.set("general.file_type", static_cast<uint32_t>(opt.target.file_type));
 
-  AlignedBuffer<uint8_t> packed;
-  double quant_seconds = 0;
+  // What each tensor needs, then one pipeline that converts tensor i + 1 on
+  // worker threads while the writer streams tensor i to the file.
+  std::vector<Job> jobs(tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i) {
     const gguf::TensorInfo& t = *tensors[i].info;
-    const Format out = tensors[i].out;
+    Job& job = jobs[i];
+    job.info = &t;
+    job.out = tensors[i].out;
     const uint64_t n = t.n_elements();
-    const uint64_t out_bytes = t.ne.empty() ? 0 : row_bytes(out, static_cast<uint64_t>(t.ne[0])) * (n / t.ne[0]);
+    job.out_bytes = t.ne.empty() ? 0 : row_bytes(job.out, static_cast<uint64_t>(t.ne[0])) * (n / t.ne[0]);
     rep.bytes_in += t.nbytes;
-    rep.bytes_out += out_bytes;
+    rep.bytes_out += job.out_bytes;
     rep.n_elements += n;
-    ++rep.formats[format_name(out)];
+    ++rep.formats[format_name(job.out)];
     ++rep.n_tensors;
-    if (out != t.format && format_info(t.format).quantized()) ++rep.n_requantized;
-
-    const gguf::ImatrixEntry* imat = nullptr;
-    if (opt.imatrix && out != t.format && format_info(out).quantized()) {
-      imat = opt.imatrix->find(t.name);
-      if (imat) {
+    if (job.out != t.format && format_info(t.format).quantized()) ++rep.n_requantized;
+    if (opt.imatrix && job.out != t.format && format_info(job.out).quantized()) {
+      job.imat = opt.imatrix->find(t.name);
+      if (job.imat) {
         const int64_t mats = t.ne.size() > 2 ? t.ne[2] : 1;
-        require(imat->n_per_row == t.ne[0] && imat->n_mat == mats, "imatrix entry for '", t.name, "' holds ",
-                imat->n_mat, " x ", imat->n_per_row, " weights, the tensor has ", mats, " x ", t.ne[0]);
+        require(job.imat->n_per_row == t.ne[0] && job.imat->n_mat == mats, "imatrix entry for '", t.name,
+                "' holds ", job.imat->n_mat, " x ", job.imat->n_per_row, " weights, the tensor has ", mats, " x ",
+                t.ne[0]);
         ++rep.n_imatrix;
       }
     }
-    w.add_tensor(t.name, out, t.ne, [&, i, imat, n, out_bytes](gguf::Sink& sink) {
-      const gguf::TensorInfo& ti = *tensors[i].info;
-      const Format to = tensors[i].out;
-      // The disk reads the next tensor while this one is converted.
-      if (i + 1 < tensors.size()) in.prefetch(*tensors[i + 1].info);
-      const uint8_t* src = in.tensor_data(ti);
-      if (to == ti.format) {
-        sink.write(src, ti.nbytes);
+  }
+  Pipeline pipe(in, jobs, opt.n_threads);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    w.add_tensor(jobs[i].info->name, jobs[i].out, jobs[i].info->ne, [&, i](gguf::Sink& sink) {
+      const Job& job = jobs[i];
+      if (job.copies()) {
+        sink.write(in.tensor_data(*job.info), job.info->nbytes);
       } else {
-        const auto q0 = Clock::now();
-        packed.ensure(out_bytes);
-        convert_tensor(ti, src, to, imat, packed.data(), opt.n_threads);
-        if (format_info(to).quantized()) validate_row(to, packed.data(), out_bytes);
-        quant_seconds += std::chrono::duration<double>(Clock::now() - q0).count();
-        sink.write(packed.data(), out_bytes);
+        sink.write(pipe.take(i), job.out_bytes);
       }
-      if (opt.progress) opt.progress(i + 1, tensors.size(), ti.name, ti.format, to, ti.nbytes, out_bytes);
+      if (opt.progress)
+        opt.progress(i + 1, jobs.size(), job.info->name, job.info->format, job.out, job.info->nbytes, job.out_bytes);
     });
   }
   w.write(out_path);
-  rep.quantize_seconds = quant_seconds;
+  rep.quantize_seconds = pipe.busy_seconds();
   rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return rep;
 }
