@@ -21,6 +21,7 @@ bash scripts/setup.sh || exit 1
 
 summary=()
 failed=0
+failed_steps=()
 passed_total=0 failed_total=0 skipped_total=0
 
 # step NAME COMMAND... : runs a step, records its outcome.
@@ -33,6 +34,7 @@ step() {
     summary+=("PASS  $name ($((SECONDS - t0)) s)")
   else
     summary+=("FAIL  $name ($((SECONDS - t0)) s)")
+    failed_steps+=("$name")
     failed=1
   fi
 }
@@ -101,4 +103,7 @@ echo
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
 echo "qkit: $passed_total passed, $failed_total failed, $skipped_total skipped"
+# A step can fail before any test runs (a build error): say so, or the
+# counts above would read as a clean run.
+for s in "${failed_steps[@]}"; do echo "qkit: step failed: $s"; done
 exit $failed
