@@ -22,6 +22,8 @@
 // count.
 #pragma once
 
+#include "qkit/kernels/intrin_warnings.hpp"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define QKIT_HAVE_BF16_X86 1
 #include <immintrin.h>
@@ -35,13 +37,7 @@
 
 #define QKIT_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx2,fma")))
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside avx512fintrin.h (its
-// _mm512_undefined_* idiom) when these intrinsics are inlined.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+QKIT_INTRIN_WARNINGS_BEGIN
 
 namespace qkit::kernels::bf16x86 {
 
@@ -187,8 +183,6 @@ QKIT_BF16_TARGET inline void matmul(const MatmulArgs& a) {
 
 }  // namespace qkit::kernels::bf16x86
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QKIT_INTRIN_WARNINGS_END
 
 #endif  // x86-64

@@ -8,15 +8,13 @@
 // The offsets (-4, -1) and Q2_K's mins go through the activation's bsums.
 #pragma once
 
+#include "qkit/kernels/intrin_warnings.hpp"
+
 #include "qkit/kernels/vnni_k_x86.hpp"
 
 #if defined(QKIT_HAVE_VNNI_X86)
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+QKIT_INTRIN_WARNINGS_BEGIN
 
 namespace qkit::kernels::vnni {
 
@@ -157,8 +155,6 @@ struct DecTQ1 {
 
 }  // namespace qkit::kernels::vnni
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QKIT_INTRIN_WARNINGS_END
 
 #endif  // QKIT_HAVE_VNNI_X86

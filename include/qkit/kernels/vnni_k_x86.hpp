@@ -23,18 +23,14 @@
 // thread count and N's split never change a bit of the result.
 #pragma once
 
+#include "qkit/kernels/intrin_warnings.hpp"
+
 #include "qkit/base/aligned.hpp"
 #include "qkit/kernels/vnni_x86.hpp"
 
 #if defined(QKIT_HAVE_VNNI_X86)
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside avx512fintrin.h (its
-// _mm512_undefined_* idiom) when these intrinsics are inlined.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+QKIT_INTRIN_WARNINGS_BEGIN
 
 namespace qkit::kernels::vnni {
 
@@ -282,8 +278,6 @@ QKIT_VNNI_TARGET inline void rows_k(const MatmulArgs& a, int64_t r0, int64_t r1,
 
 }  // namespace qkit::kernels::vnni
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QKIT_INTRIN_WARNINGS_END
 
 #endif  // QKIT_HAVE_VNNI_X86

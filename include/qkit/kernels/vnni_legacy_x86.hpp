@@ -30,6 +30,8 @@
 // columns or rows, so results do not depend on the thread split.
 #pragma once
 
+#include "qkit/kernels/intrin_warnings.hpp"
+
 #include "qkit/kernels/vnni_x86.hpp"
 
 #if defined(QKIT_HAVE_VNNI_X86)
@@ -39,11 +41,7 @@
 #include "qkit/quant/legacy.hpp"
 #include "qkit/quant/mxfp4.hpp"
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+QKIT_INTRIN_WARNINGS_BEGIN
 
 namespace qkit::kernels::vnni {
 
@@ -473,8 +471,6 @@ QKIT_VNNI_TARGET inline void rows_legacy(const MatmulArgs& a, int64_t r0, int64_
 
 }  // namespace qkit::kernels::vnni
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QKIT_INTRIN_WARNINGS_END
 
 #endif  // QKIT_HAVE_VNNI_X86

@@ -16,16 +16,14 @@
 // depend on N's split, the row range or the thread count.
 #pragma once
 
+#include "qkit/kernels/intrin_warnings.hpp"
+
 #include "qkit/base/aligned.hpp"
 #include "qkit/kernels/vnni_repack_x86.hpp"
 
 #if defined(QKIT_HAVE_VNNI_X86)
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+QKIT_INTRIN_WARNINGS_BEGIN
 
 namespace qkit::kernels::vnni {
 
@@ -325,8 +323,6 @@ QKIT_VNNI_TARGET inline void interleaved_q4_k(const MatmulArgs& a, int64_t r0, i
 
 }  // namespace qkit::kernels::vnni
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QKIT_INTRIN_WARNINGS_END
 
 #endif  // QKIT_HAVE_VNNI_X86

@@ -18,15 +18,13 @@
 // decides: thread count and row range never change a bit.
 #pragma once
 
+#include "qkit/kernels/intrin_warnings.hpp"
+
 #include "qkit/kernels/vnni_x86.hpp"
 
 #if defined(QKIT_HAVE_VNNI_X86)
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+QKIT_INTRIN_WARNINGS_BEGIN
 
 // Full unrolling where g++ would keep a short loop (it then keeps vector
 // indices and pointers in memory); clang reads the same pragma.
@@ -241,8 +239,6 @@ QKIT_VNNI_TARGET inline void interleaved_q8_0_act(const MatmulArgs& a, int64_t r
 
 }  // namespace qkit::kernels::vnni
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QKIT_INTRIN_WARNINGS_END
 
 #endif  // QKIT_HAVE_VNNI_X86

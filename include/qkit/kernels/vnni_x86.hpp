@@ -16,6 +16,8 @@
 //    depend on N's split, the row range, or the thread count.
 #pragma once
 
+#include "qkit/kernels/intrin_warnings.hpp"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define QKIT_HAVE_VNNI_X86 1
 #include <immintrin.h>
@@ -29,13 +31,7 @@
 #define QKIT_VNNI_TARGET \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c,bmi2")))
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside avx512fintrin.h (its
-// _mm512_undefined_* idiom) when these intrinsics are inlined.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+QKIT_INTRIN_WARNINGS_BEGIN
 
 namespace qkit::kernels::vnni {
 
@@ -150,8 +146,6 @@ QKIT_VNNI_TARGET inline void rows_q8_0_act(const MatmulArgs& a, int64_t r0, int6
 
 }  // namespace qkit::kernels::vnni
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QKIT_INTRIN_WARNINGS_END
 
 #endif  // x86-64
