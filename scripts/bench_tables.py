@@ -25,18 +25,22 @@ def medians(path):
     return data["context"], rows
 
 
+def matmul_label(label):
+    """bench_matmul's label ("q4_0 AVX3_DL+vnni repacked K=3072 M=9216 t=2")
+    as format, variant, layout and its key=value fields."""
+    words = label.split()
+    fields = dict(w.split("=", 1) for w in words if "=" in w)
+    return words[0], words[1], "r16" if "repacked" in words else "rows", fields
+
+
 def gemv_table(rows):
     out = ["| format | variant | layout | K x M | threads | GB/s | read bw GB/s | % of read bw |",
            "|---|---|---|---|---:|---:|---:|---:|"]
     for b in rows:
-        words = b["label"].split()
-        fmt, variant = words[0], words[1]
-        layout = "r16" if "repacked" in words else "rows"
-        k = next(w for w in words if w.startswith("K="))[2:]
-        m = next(w for w in words if w.startswith("M="))[2:]
-        t = next(w for w in words if w.startswith("t="))[2:]
+        fmt, variant, layout, f = matmul_label(b["label"])
         gbps, bw = b["GB/s"], b["read_bw"]
-        out.append(f"| {fmt} | {variant} | {layout} | {k}x{m} | {t} | {gbps:.1f} | {bw:.1f} | {100 * gbps / bw:.0f}% |")
+        out.append(f"| {fmt} | {variant} | {layout} | {f['K']}x{f['M']} | {f['t']} | {gbps:.1f} | {bw:.1f} | "
+                   f"{100 * gbps / bw:.0f}% |")
     return out
 
 
@@ -44,13 +48,9 @@ def gemm_table(rows):
     out = ["| format | variant | layout | N | threads | G MAC/s | int8 peak G MAC/s | % of peak |",
            "|---|---|---|---:|---:|---:|---:|---:|"]
     for b in rows:
-        words = b["label"].split()
-        fmt, variant = words[0], words[1]
-        layout = "r16" if "repacked" in words else "rows"
-        n = next(w for w in words if w.startswith("N="))[2:]
-        t = next(w for w in words if w.startswith("t="))[2:]
+        fmt, variant, layout, f = matmul_label(b["label"])
         g, peak = b["GMAC/s"], b["int8_peak_G"]
-        out.append(f"| {fmt} | {variant} | {layout} | {n} | {t} | {g:.0f} | {peak:.0f} | {100 * g / peak:.0f}% |")
+        out.append(f"| {fmt} | {variant} | {layout} | {f['N']} | {f['t']} | {g:.0f} | {peak:.0f} | {100 * g / peak:.0f}% |")
     return out
 
 
