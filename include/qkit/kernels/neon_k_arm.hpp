@@ -29,6 +29,7 @@
 #if defined(QKIT_HAVE_NEON_DOT)
 
 #include "qkit/kernels/act_layout.hpp"
+#include "qkit/quant/k_blocks.hpp"
 
 namespace qkit::kernels::neon {
 
@@ -44,15 +45,8 @@ struct KBlock {
 QKIT_DOTPROD_TARGET inline void decode_q4_k(const uint8_t* blk, KBlock& w) {
   w.d = load_half(blk);
   w.dm = -load_half(blk + 2);
-  // Bytes 0..7: scales, 8..15: mins (the packing's 32-bit mask form).
-  uint32_t u[4];
-  std::memcpy(u, blk + 4, 12);
-  constexpr uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
-  u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4);
-  const uint32_t mins_lo = u[1] & k1;
-  u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
-  u[2] = mins_lo;
-  u[0] &= k1;
+  uint32_t u[4];  // bytes 0..7: scales, 8..15: mins
+  quant::unpack_scales_mins_k4(blk + 4, u);
   uint8_t sm[16];
   std::memcpy(sm, u, 16);
   for (int j = 0; j < 8; ++j) w.sc[j] = sm[j];

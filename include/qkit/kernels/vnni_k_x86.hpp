@@ -27,6 +27,7 @@
 
 #include "qkit/base/aligned.hpp"
 #include "qkit/kernels/vnni_x86.hpp"
+#include "qkit/quant/k_blocks.hpp"
 
 #if defined(QKIT_HAVE_VNNI_X86)
 
@@ -86,15 +87,8 @@ QKIT_VNNI_TARGET inline __m512i nibbles(const uint8_t* q) {
 // Q4_K / Q5_K: 12 bytes of packed 6-bit scales and mins -> 8 scales spread
 // for 32-value sub-blocks, mins paired with the 16 bsums (m0 m0 m1 m1 ...).
 QKIT_VNNI_TARGET inline void k4_scales(const uint8_t* p, KDecoded& r) {
-  // The reference's 32-bit mask trick: bytes 0..7 scales, 8..15 mins.
-  uint32_t u[4];
-  std::memcpy(u, p, 12);
-  constexpr uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
-  u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4);
-  const uint32_t mins_lo = u[1] & k1;
-  u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
-  u[2] = mins_lo;
-  u[0] &= k1;
+  uint32_t u[4];  // bytes 0..7: scales, 8..15: mins
+  quant::unpack_scales_mins_k4(p, u);
   // Built in registers: a 16-byte load of the four 4-byte stores would
   // miss store forwarding.
   const __m128i sm = _mm_set_epi32(static_cast<int>(u[3]), static_cast<int>(u[2]), static_cast<int>(u[1]),

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "qkit/base/error.hpp"
@@ -77,6 +78,20 @@ namespace quant {
 inline int64_t k_blocks_in_row(const char* fmt, int64_t n) {
   require(n >= 0 && n % kQK == 0, fmt, ": row of ", n, " values is not a multiple of the block size ", kQK);
   return n / kQK;
+}
+
+// Q4_K / Q5_K's 12 bytes of packed 6-bit scales and mins (the layout of
+// get_scale_min_k4) as four words whose bytes 0..7 are the 8 scales and
+// 8..15 the 8 mins: the reference's 32-bit mask form, which the SIMD
+// kernels load as one vector.
+inline void unpack_scales_mins_k4(const uint8_t* packed, uint32_t u[4]) {
+  std::memcpy(u, packed, 12);
+  constexpr uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
+  u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4);
+  const uint32_t mins_lo = u[1] & k1;
+  u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
+  u[2] = mins_lo;
+  u[0] &= k1;
 }
 
 // Whether a super-block has a min scale (Q2_K, Q4_K, Q5_K) besides d.
