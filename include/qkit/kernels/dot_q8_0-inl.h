@@ -31,6 +31,7 @@
 #include "qkit/cpu/targets.hpp"
 #include "qkit/kernels/act_layout.hpp"
 #include "qkit/kernels/common-inl.h"
+#include "qkit/kernels/dot_i16-inl.h"
 #include "qkit/kernels/i8mm_arm.hpp"
 #include "qkit/kernels/neon_dot.hpp"
 #include "qkit/kernels/neon_k_arm.hpp"
@@ -54,7 +55,7 @@ inline const int8_t* WeightQuants(const uint8_t* HWY_RESTRICT blk, int8_t* HWY_R
   }
 }
 
-#if HWY_TARGET != HWY_SCALAR
+#if HWY_TARGET != HWY_SCALAR && !defined(QKIT_HAVE_I16_DOT)
 template <bool kQ4>
 inline float DotRowQ8Portable(const uint8_t* HWY_RESTRICT wr, int64_t nb, const int8_t* HWY_RESTRICT xq,
                               const float* HWY_RESTRICT xd) {
@@ -158,6 +159,12 @@ inline void RowsQ8(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int6
   const bool sdot = UseNeonDot();
   (void)svdot;
   (void)sdot;
+#if defined(QKIT_HAVE_I16_DOT)
+  if (!sdot) {  // no dot-product instruction: the int16 kernels (dot_i16-inl.h)
+    i16::Rows<kQ4 ? Format::Q4_0 : Format::Q8_0>(a, r0, r1, c0, c1);
+    return;
+  }
+#endif
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* wr = a.w + static_cast<size_t>(r) * a.row_stride;
     for (int64_t c = c0; c < c1; ++c) {
@@ -175,7 +182,9 @@ inline void RowsQ8(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int6
       } else
 #endif
       {
-#if HWY_TARGET != HWY_SCALAR
+#if defined(QKIT_HAVE_I16_DOT)
+        v = 0.0f;  // not reached: i16::Rows above
+#elif HWY_TARGET != HWY_SCALAR
         v = DotRowQ8Portable<kQ4>(wr, nb, xq, xd);
 #else
         v = DotRowQ8Scalar<kQ4>(wr, nb, xq, xd);
@@ -197,8 +206,18 @@ template <Format F>
 inline bool HasIntKernel() {
   if constexpr (F == Format::Q8_0 || F == Format::Q4_0) {
     return true;
+  } else if constexpr (F == Format::IQ4_NL) {
+#if defined(QKIT_HAVE_I16_DOT)
+    return true;
+#else
+    return false;
+#endif
   } else if constexpr (F == Format::Q4_K || F == Format::Q6_K) {
+#if defined(QKIT_HAVE_I16_DOT)
+    return true;  // sdot where the CPU has it, else the int16 kernel
+#else
     return UseNeonDot();
+#endif
   } else {
     return false;
   }
@@ -209,9 +228,17 @@ template <Format F>
 inline void IntRows(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   if constexpr (F == Format::Q8_0 || F == Format::Q4_0) {
     RowsQ8<F == Format::Q4_0>(a, r0, r1, c0, c1);
-  } else if constexpr (F == Format::Q4_K || F == Format::Q6_K) {
+  } else if constexpr (F == Format::Q4_K || F == Format::Q6_K || F == Format::IQ4_NL) {
 #if defined(QKIT_HAVE_NEON_DOT)
-    neon::rows_q8_k_act<F == Format::Q6_K>(a, r0, r1, c0, c1);
+    if constexpr (F != Format::IQ4_NL) {
+      if (UseNeonDot()) {
+        neon::rows_q8_k_act<F == Format::Q6_K>(a, r0, r1, c0, c1);
+        return;
+      }
+    }
+#endif
+#if defined(QKIT_HAVE_I16_DOT)
+    i16::Rows<F>(a, r0, r1, c0, c1);
 #else
     (void)a, (void)r0, (void)r1, (void)c0, (void)c1;
 #endif
@@ -223,7 +250,8 @@ inline void IntRows(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int
 // The integer kernel of F over a's rows (HasIntKernel<F>() must hold).
 template <Format F>
 inline void MatmulInt(const MatmulArgs& a) {
-  if constexpr (F != Format::Q8_0 && F != Format::Q4_0 && F != Format::Q4_K && F != Format::Q6_K) {
+  if constexpr (F != Format::Q8_0 && F != Format::Q4_0 && F != Format::Q4_K && F != Format::Q6_K &&
+                F != Format::IQ4_NL) {
     (void)a;  // no integer kernel: never called
     return;
   }

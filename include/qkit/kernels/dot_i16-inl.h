@@ -1,0 +1,297 @@
+// qkit/kernels/dot_i16-inl.h — integer matmul kernels for the targets
+// without an int8 dot-product instruction (AVX2, SSE4, AVX3 without VNNI,
+// NEON without dotprod, SVE without sdot), written once with Highway:
+//   gemv_<w>_q8_0 / gemm_<w>_q8_0_1x4   w = q8_0, q4_0, iq4_nl (x Q8_0)
+//   gemv_<w>_q8_K / gemm_<w>_q8_K_1x4   w = q4_K, q6_K (x Q8_K)
+//
+// Scheme: per call the activation quants are widened to int16 once; per
+// weight row (and chunk of up to 64 columns) the row is decoded once into
+// int16 values in activation order, into an L1-resident buffer:
+//   Q8_0 as stored; Q4_0 nibble - 8; IQ4_NL the table level (TableLookupBytes);
+//   Q4_K nibble * 6-bit sub-block scale (<= 945); Q6_K (q - 32) * int8
+//   sub-block scale (|.| <= 4096), so a K-quant super-block's sum of
+//   scaled products is one run of widening multiply-adds (int16 pairs into
+//   int32 lanes, ReorderWidenMulAccumulate; at most 256 * 4096 * 127 < 2^31,
+//   exact). Q4_K's mins enter through the activation's 16-value bsums.
+// Then a 1-row x 4-column register tile: each weight vector is loaded once
+// and multiplied into four columns; per block (32 values, or 256 for the
+// K-quants) the int32 lanes are converted and scaled by d_w * d_x into f32
+// lanes, summed once per output, as the reference's SIMD paths do.
+// Every (row, column) runs the same operations in the same order whatever
+// the tile or chunk, so neither the thread count nor N's split changes a bit.
+#if defined(QKIT_KERNELS_DOT_I16_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef QKIT_KERNELS_DOT_I16_INL_H_
+#undef QKIT_KERNELS_DOT_I16_INL_H_
+#else
+#define QKIT_KERNELS_DOT_I16_INL_H_
+#endif
+
+#include <cstring>
+
+#include "hwy/highway.h"
+#include "qkit/base/aligned.hpp"
+#include "qkit/base/fp16.hpp"
+#include "qkit/kernels/act_layout.hpp"
+#include "qkit/kernels/common-inl.h"
+#include "qkit/quant/iq4.hpp"
+#include "qkit/quant/k_blocks.hpp"
+
+// Where these kernels exist: every target with fixed-size vectors but the
+// SCALAR one (the kernels keep vectors in arrays, which SVE's sizeless
+// types forbid; SVE targets have svdot for Q8_0 / Q4_0 instead).
+#undef QKIT_HAVE_I16_DOT
+#if HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_SVE && HWY_TARGET != HWY_SVE2 && HWY_TARGET != HWY_SVE_256 && \
+    HWY_TARGET != HWY_SVE2_128
+#define QKIT_HAVE_I16_DOT 1
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace qkit::kernels::HWY_NAMESPACE {
+#if defined(QKIT_HAVE_I16_DOT)
+namespace i16 {
+
+// At most 16 int16 lanes: a Q8_K bsum group (16 values) is a whole number
+// of vectors, and AVX3 without VNNI runs the 256-bit code.
+using D16 = hn::CappedTag<int16_t, 16>;
+
+template <Format F>
+inline constexpr bool kKQuant = F == Format::Q4_K || F == Format::Q6_K;
+
+template <Format F>
+inline constexpr int64_t kBlock = kKQuant<F> ? 256 : 32;
+
+// One weight row decoded: int16 values (K), per block the scale d, and for
+// Q4_K the factor of the bsum term (-dmin) and the 16 mins in bsum order.
+struct RowBuf {
+  AlignedBuffer<int16_t> q, m;
+  AlignedBuffer<float> d, dm;
+};
+
+inline float HalfAt(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return f16_to_f32(h);
+}
+
+// Activation columns [c0, c1) widened to int16, column c at (c - c0) * K.
+inline const int16_t* WidenAct(const QuantAct& x, int64_t c0, int64_t c1, AlignedBuffer<int16_t>& buf) {
+  const D16 d16;
+  const hn::Rebind<int8_t, D16> d8;
+  const size_t n16 = hn::Lanes(d16);
+  const size_t k = static_cast<size_t>(x.k);
+  buf.ensure(static_cast<size_t>(c1 - c0) * k);
+  for (int64_t c = c0; c < c1; ++c) {
+    const int8_t* src = x.qs + static_cast<size_t>(c) * x.qs_stride;
+    int16_t* dst = buf.data() + static_cast<size_t>(c - c0) * k;
+    for (size_t i = 0; i < k; i += n16) hn::Store(hn::PromoteTo(d16, hn::LoadU(d8, src + i)), d16, dst + i);
+  }
+  return buf.data();
+}
+
+// Q8_0 / Q4_0 / IQ4_NL block (f16 d first) -> 32 int16 values at out.
+template <Format F>
+inline void DecodeLegacy(const uint8_t* HWY_RESTRICT blk, int16_t* HWY_RESTRICT out) {
+  const D16 d16;
+  const hn::RebindToUnsigned<D16> du16;
+  const hn::Rebind<uint8_t, D16> du8;
+  const hn::Rebind<int8_t, D16> d8;
+  const size_t n16 = hn::Lanes(d16);
+  const uint8_t* q = blk + 2;
+  if constexpr (F == Format::Q8_0) {
+    for (size_t j = 0; j < 32; j += n16)
+      hn::Store(hn::PromoteTo(d16, hn::LoadU(d8, reinterpret_cast<const int8_t*>(q) + j)), d16, out + j);
+  } else if constexpr (F == Format::Q4_0) {
+    // Value j in the low nibble of byte j, j + 16 in the high one.
+    const auto m4 = hn::Set(du16, 0x0f);
+    const auto eight = hn::Set(d16, 8);
+    for (size_t j = 0; j < 16; j += n16) {
+      const auto v = hn::PromoteTo(du16, hn::LoadU(du8, q + j));
+      hn::Store(hn::Sub(hn::BitCast(d16, hn::And(v, m4)), eight), d16, out + j);
+      hn::Store(hn::Sub(hn::BitCast(d16, hn::ShiftRight<4>(v)), eight), d16, out + 16 + j);
+    }
+  } else {
+    // IQ4_NL: the 16 levels are one table register; look the nibbles up as
+    // bytes (16 at a time), then widen.
+    const hn::CappedTag<int8_t, 16> t8;
+    const hn::CappedTag<uint8_t, 16> tu8;
+    const auto tbl = hn::LoadU(t8, kIQ4Values);
+    alignas(64) int8_t lv[32];
+    const size_t nt = hn::Lanes(t8);
+    for (size_t j = 0; j < 16; j += nt) {
+      const auto b = hn::LoadU(tu8, q + j);
+      hn::Store(hn::TableLookupBytes(tbl, hn::BitCast(t8, hn::And(b, hn::Set(tu8, 0x0f)))), t8, lv + j);
+      hn::Store(hn::TableLookupBytes(tbl, hn::BitCast(t8, hn::ShiftRight<4>(b))), t8, lv + 16 + j);
+    }
+    for (size_t j = 0; j < 32; j += n16) hn::Store(hn::PromoteTo(d16, hn::Load(d8, lv + j)), d16, out + j);
+  }
+}
+
+// Q4_K super-block: d | dmin | 12 bytes of 6-bit scales and mins | 128 qs
+// (per 64 values: 32 bytes, low nibbles values 0..31, high 32..63).
+inline void DecodeQ4K(const uint8_t* HWY_RESTRICT blk, int16_t* HWY_RESTRICT out, float& d, float& dm,
+                      int16_t* HWY_RESTRICT mins) {
+  const D16 d16;
+  const hn::RebindToUnsigned<D16> du16;
+  const hn::Rebind<uint8_t, D16> du8;
+  const size_t n16 = hn::Lanes(d16);
+  d = HalfAt(blk);
+  dm = -HalfAt(blk + 2);
+  uint32_t u[4];  // bytes 0..7: scales, 8..15: mins
+  quant::unpack_scales_mins_k4(blk + 4, u);
+  uint8_t sm[16];
+  std::memcpy(sm, u, 16);
+  for (int t = 0; t < 16; ++t) mins[t] = sm[8 + t / 2];  // bsum t covers values 16t..16t+15
+  const uint8_t* qs = blk + 16;
+  const auto m4 = hn::Set(du16, 0x0f);
+  for (int i = 0; i < 4; ++i) {
+    const auto s0 = hn::Set(d16, sm[2 * i]), s1 = hn::Set(d16, sm[2 * i + 1]);
+    for (size_t j = 0; j < 32; j += n16) {
+      const auto v = hn::PromoteTo(du16, hn::LoadU(du8, qs + 32 * i + j));
+      hn::Store(hn::Mul(hn::BitCast(d16, hn::And(v, m4)), s0), d16, out + 64 * i + j);
+      hn::Store(hn::Mul(hn::BitCast(d16, hn::ShiftRight<4>(v)), s1), d16, out + 64 * i + 32 + j);
+    }
+  }
+}
+
+// Q6_K super-block: ql[128] | qh[64] | int8 scales[16] | f16 d. Per half h,
+// value 32t + l (l < 32) = ql[64h + l + 32 (t & 1)] nibble (t < 2: low)
+// | qh[32h + l] bits 2t, 2t+1 << 4; sub-block scale index 8h + 2t + l / 16.
+inline void DecodeQ6K(const uint8_t* HWY_RESTRICT blk, int16_t* HWY_RESTRICT out, float& d) {
+  const D16 d16;
+  const hn::RebindToUnsigned<D16> du16;
+  const hn::Rebind<uint8_t, D16> du8;
+  const size_t n16 = hn::Lanes(d16);
+  const uint8_t* ql = blk;
+  const uint8_t* qh = blk + 128;
+  const auto* sc = reinterpret_cast<const int8_t*>(blk + 192);
+  d = HalfAt(blk + 208);
+  const auto m4 = hn::Set(du16, 0x0f), m3 = hn::Set(du16, 3);
+  const auto k32 = hn::Set(d16, 32);
+  for (int h = 0; h < 2; ++h) {
+    for (size_t l = 0; l < 32; l += n16) {  // n16 <= 16: one scale per vector
+      const auto l0 = hn::PromoteTo(du16, hn::LoadU(du8, ql + 64 * h + l));
+      const auto l1 = hn::PromoteTo(du16, hn::LoadU(du8, ql + 64 * h + 32 + l));
+      const auto hb = hn::PromoteTo(du16, hn::LoadU(du8, qh + 32 * h + l));
+      const decltype(l0) q[4] = {
+          hn::Or(hn::And(l0, m4), hn::ShiftLeft<4>(hn::And(hb, m3))),
+          hn::Or(hn::And(l1, m4), hn::ShiftLeft<4>(hn::And(hn::ShiftRight<2>(hb), m3))),
+          hn::Or(hn::ShiftRight<4>(l0), hn::ShiftLeft<4>(hn::And(hn::ShiftRight<4>(hb), m3))),
+          hn::Or(hn::ShiftRight<4>(l1), hn::ShiftLeft<4>(hn::ShiftRight<6>(hb))),
+      };
+      for (int t = 0; t < 4; ++t) {
+        const auto s = hn::Set(d16, static_cast<int16_t>(sc[8 * h + 2 * t + static_cast<int>(l / 16)]));
+        hn::Store(hn::Mul(hn::Sub(hn::BitCast(d16, q[t]), k32), s), d16, out + 128 * h + 32 * t + l);
+      }
+    }
+  }
+}
+
+// Row wr (nb blocks) into rb.
+template <Format F>
+inline void DecodeRow(const uint8_t* HWY_RESTRICT wr, int64_t nb, RowBuf& rb) {
+  constexpr size_t kBytes = F == Format::Q8_0 ? 34 : F == Format::Q4_K ? 144 : F == Format::Q6_K ? 210 : 18;
+  constexpr int64_t kB = kBlock<F>;
+  rb.q.ensure(static_cast<size_t>(nb * kB));
+  rb.d.ensure(static_cast<size_t>(nb));
+  if constexpr (F == Format::Q4_K) {
+    rb.dm.ensure(static_cast<size_t>(nb));
+    rb.m.ensure(static_cast<size_t>(nb * 16));
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wr + static_cast<size_t>(b) * kBytes;
+    int16_t* out = rb.q.data() + b * kB;
+    if constexpr (F == Format::Q4_K) {
+      DecodeQ4K(blk, out, rb.d.data()[b], rb.dm.data()[b], rb.m.data() + b * 16);
+    } else if constexpr (F == Format::Q6_K) {
+      DecodeQ6K(blk, out, rb.d.data()[b]);
+    } else {
+      rb.d.data()[b] = HalfAt(blk);
+      DecodeLegacy<F>(blk, out);
+    }
+  }
+}
+
+// Outputs of one decoded row against kC columns (x16: widened quants of
+// the first column, stride k; xd / bsums: the first column's, strides).
+template <Format F, int kC>
+inline void DotTile(const RowBuf& rb, int64_t nb, const int16_t* HWY_RESTRICT x16, size_t k, const float* xd,
+                    size_t xd_stride, const int16_t* bsums, size_t bs_stride, float* out) {
+  const D16 d16;
+  const hn::Repartition<int32_t, D16> d32;
+  const hn::Rebind<float, decltype(d32)> df;
+  const size_t n16 = hn::Lanes(d16);
+  constexpr int64_t kB = kBlock<F>;
+  using VF = hn::Vec<decltype(df)>;
+  using VI = hn::Vec<decltype(d32)>;
+  VF acc[kC];
+  for (int j = 0; j < kC; ++j) acc[j] = hn::Zero(df);
+  const int16_t* HWY_RESTRICT wq = rb.q.data();
+  for (int64_t b = 0; b < nb; ++b) {
+    VI s0[kC], s1[kC];
+    for (int j = 0; j < kC; ++j) s0[j] = s1[j] = hn::Zero(d32);
+    const size_t o = static_cast<size_t>(b * kB);
+    for (size_t i = 0; i < static_cast<size_t>(kB); i += n16) {
+      const auto w = hn::Load(d16, wq + o + i);
+      for (int j = 0; j < kC; ++j)
+        s0[j] = hn::ReorderWidenMulAccumulate(d32, w, hn::Load(d16, x16 + j * k + o + i), s0[j], s1[j]);
+    }
+    const float dw = rb.d.data()[b];
+    for (int j = 0; j < kC; ++j) {
+      const float dx = xd[j * xd_stride + static_cast<size_t>(b)];
+      acc[j] = hn::MulAdd(hn::ConvertTo(df, hn::Add(s0[j], s1[j])), hn::Set(df, dw * dx), acc[j]);
+    }
+    if constexpr (F == Format::Q4_K) {
+      // -dmin * dx * sum_t m_t * bsum_t
+      const float dm = rb.dm.data()[b];
+      const int16_t* m = rb.m.data() + b * 16;
+      for (int j = 0; j < kC; ++j) {
+        VI t0 = hn::Zero(d32), t1 = hn::Zero(d32);
+        const int16_t* bs = bsums + j * bs_stride + static_cast<size_t>(b) * 16;
+        for (size_t i = 0; i < 16; i += n16) t0 = hn::ReorderWidenMulAccumulate(d32, hn::Load(d16, m + i), hn::LoadU(d16, bs + i), t0, t1);
+        const float dx = xd[j * xd_stride + static_cast<size_t>(b)];
+        acc[j] = hn::MulAdd(hn::ConvertTo(df, hn::Add(t0, t1)), hn::Set(df, dm * dx), acc[j]);
+      }
+    }
+  }
+  for (int j = 0; j < kC; ++j) out[j] = hn::GetLane(hn::SumOfLanes(df, acc[j]));
+}
+
+// Rows [r0, r1) x columns [c0, c1) of format F, weights as GGUF rows.
+template <Format F>
+inline void Rows(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  constexpr int64_t kChunk = 64;  // columns whose int16 quants stay in L2
+  constexpr int kC = 4;
+  const QuantAct& x = *a.act;
+  const int64_t nb = a.cols / kBlock<F>;
+  const size_t k = static_cast<size_t>(a.cols);
+  thread_local AlignedBuffer<int16_t> xbuf;
+  thread_local RowBuf rb;
+  float out[kC];
+  for (int64_t cc0 = c0; cc0 < c1; cc0 += kChunk) {
+    const int64_t cc1 = cc0 + kChunk < c1 ? cc0 + kChunk : c1;
+    const int16_t* x16 = WidenAct(x, cc0, cc1, xbuf);
+    for (int64_t r = r0; r < r1; ++r) {
+      DecodeRow<F>(a.w + static_cast<size_t>(r) * a.row_stride, nb, rb);
+      for (int64_t c = cc0; c < cc1; c += kC) {
+        const int nc = static_cast<int>(cc1 - c < kC ? cc1 - c : kC);
+        const int16_t* xc = x16 + static_cast<size_t>(c - cc0) * k;
+        const float* xd = x.d + static_cast<size_t>(c) * x.blk_stride;
+        const int16_t* bs = kKQuant<F> ? x.bsums + static_cast<size_t>(c) * x.bsum_stride : nullptr;
+        switch (nc) {
+          case 4: DotTile<F, 4>(rb, nb, xc, k, xd, x.blk_stride, bs, x.bsum_stride, out); break;
+          case 3: DotTile<F, 3>(rb, nb, xc, k, xd, x.blk_stride, bs, x.bsum_stride, out); break;
+          case 2: DotTile<F, 2>(rb, nb, xc, k, xd, x.blk_stride, bs, x.bsum_stride, out); break;
+          default: DotTile<F, 1>(rb, nb, xc, k, xd, x.blk_stride, bs, x.bsum_stride, out); break;
+        }
+        for (int j = 0; j < nc; ++j) a.y[static_cast<size_t>(c + j) * a.ldy + r] = out[j];
+      }
+    }
+  }
+}
+
+}  // namespace i16
+#endif  // QKIT_HAVE_I16_DOT
+}  // namespace qkit::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // toggle guard
