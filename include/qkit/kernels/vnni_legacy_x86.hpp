@@ -13,7 +13,8 @@
 //    blocks per step (one stream the hardware prefetcher follows): 8 vpdpbusd
 //    of block pairs, their lanes reduced to one zmm of 16 block sums, then
 //    the scales are applied as one vector (no scalar work per block).
-//  * rows_panels (GEMM): 16 rows are decoded once per call into a panel in
+//  * LegacyPanel (GEMM, driven by panel_rows of vnni_panel_x86.hpp): 16
+//    rows are decoded once per call into a panel in
 //    the 16-row interleaved shape of vnni_repack_x86.hpp (f32 d[16],
 //    f32 m[16], 8 chunks of 64 bytes), then one vpdpbusd with a broadcast
 //    activation word advances 16 rows: 8 per block and column.
@@ -32,6 +33,7 @@
 
 #include "qkit/kernels/intrin_warnings.hpp"
 
+#include "qkit/kernels/vnni_panel_x86.hpp"
 #include "qkit/kernels/vnni_x86.hpp"
 
 #if defined(QKIT_HAVE_VNNI_X86)
@@ -336,59 +338,19 @@ QKIT_VNNI_TARGET inline void rows_blocks(const MatmulArgs& a, int64_t r0, int64_
 // Per block of a panel: f32 d[16] | f32 m[16] | 8 chunks of 64 bytes, chunk k
 // holding values 4k..4k+3 of row r at bytes 4r..4r+3 (unsigned quants).
 inline constexpr size_t kPanelBlock = 64 + 64 + 512;
-inline constexpr int64_t kPanelMinCols = 4;  // N from which panels pay for their decoding
-
-// vpermt2d indices of the 16 x 8 dword transpose in build_panel (three
-// stages; see there).
-struct PanelTransposeIdx {
-  alignas(64) int32_t a[2][16] = {};
-  alignas(64) int32_t b[2][16] = {};
-  alignas(64) int32_t c[2][16] = {};
-  constexpr PanelTransposeIdx() {
-    for (int h = 0; h < 2; ++h)
-      for (int l = 0; l < 16; ++l) {
-        const int cc = l / 4, rr = l % 4;  // A: lane 4 cc + rr <- row rr, column 4h + cc
-        a[h][l] = rr < 2 ? 8 * rr + 4 * h + cc : 16 + 8 * (rr - 2) + 4 * h + cc;
-        const int c2 = l / 8, r8 = l % 8;  // B: lane 8 c2 + r8 <- row r8, column 2h + c2 (of 4)
-        b[h][l] = r8 < 4 ? 4 * (2 * h + c2) + r8 : 16 + 4 * (2 * h + c2) + r8 - 4;
-        c[h][l] = l < 8 ? 8 * h + l : 16 + 8 * h + l - 8;  // C: lane r <- row r, column h (of 2)
-      }
-  }
-};
-inline constexpr PanelTransposeIdx kPanelIdx{};
-
 // Decodes rows [p, p + 16) (rows past `valid` repeat the last valid one) of
 // all nb blocks into `panel`.
 template <Format F>
 QKIT_VNNI_TARGET inline void build_panel(const MatmulArgs& a, int64_t p, int valid, int64_t nb, uint8_t* panel) {
   const uint8_t* rows[16];
   for (int r = 0; r < 16; ++r) rows[r] = a.w + static_cast<size_t>(p + (r < valid ? r : valid - 1)) * a.row_stride;
-  const __m512i ia0 = _mm512_load_si512(kPanelIdx.a[0]), ia1 = _mm512_load_si512(kPanelIdx.a[1]);
-  const __m512i ib0 = _mm512_load_si512(kPanelIdx.b[0]), ib1 = _mm512_load_si512(kPanelIdx.b[1]);
-  const __m512i ic0 = _mm512_load_si512(kPanelIdx.c[0]), ic1 = _mm512_load_si512(kPanelIdx.c[1]);
+  const PanelTranspose tr;
   for (int64_t b = 0; b < nb; ++b) {
     uint8_t* pb = panel + static_cast<size_t>(b) * kPanelBlock;
     // T[i]: rows 2i, 2i + 1 (8 dwords each).
     __m512i T[8];
     for (int i = 0; i < 8; ++i) T[i] = decode2<F>(block_at<F>(rows[2 * i], b), block_at<F>(rows[2 * i + 1], b));
-    // Stage A: rows 4i..4i+3 x columns 4h..4h+3; B: rows 8m..8m+7 x two
-    // columns; C: one column (4 values) of all 16 rows.
-    __m512i U[4][2], V[2][2][2];
-    for (int i = 0; i < 4; ++i) {
-      U[i][0] = _mm512_permutex2var_epi32(T[2 * i], ia0, T[2 * i + 1]);
-      U[i][1] = _mm512_permutex2var_epi32(T[2 * i], ia1, T[2 * i + 1]);
-    }
-    for (int m = 0; m < 2; ++m)
-      for (int h = 0; h < 2; ++h) {
-        V[m][h][0] = _mm512_permutex2var_epi32(U[2 * m][h], ib0, U[2 * m + 1][h]);
-        V[m][h][1] = _mm512_permutex2var_epi32(U[2 * m][h], ib1, U[2 * m + 1][h]);
-      }
-    for (int h = 0; h < 2; ++h)
-      for (int g = 0; g < 2; ++g) {
-        const int col = 4 * h + 2 * g;
-        _mm512_store_si512(pb + 128 + 64 * col, _mm512_permutex2var_epi32(V[0][h][g], ic0, V[1][h][g]));
-        _mm512_store_si512(pb + 128 + 64 * (col + 1), _mm512_permutex2var_epi32(V[0][h][g], ic1, V[1][h][g]));
-      }
+    tr.run(T, pb + 128);
     __m512 dw, mw = _mm512_setzero_ps();
     if constexpr (LegacyKind<F>::kSub == 1) {
       alignas(64) uint32_t v[16];
@@ -443,27 +405,25 @@ QKIT_VNNI_TARGET inline void panel_tile(const MatmulArgs& a, const uint8_t* pane
   for (int j = 0; j < NC; ++j) _mm512_mask_storeu_ps(a.y + static_cast<size_t>(c + j) * a.ldy + p, m, facc[j]);
 }
 
+// The panel kernel of panel_rows (vnni_panel_x86.hpp).
 template <Format F>
-QKIT_VNNI_TARGET inline void rows_panels(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  const int64_t nb = a.cols / 32;
-  thread_local AlignedBuffer<uint8_t> buf;
-  buf.ensure(static_cast<size_t>(nb) * kPanelBlock);
-  uint8_t* panel = buf.data();
-  for (int64_t p = r0; p < r1; p += 16) {
-    const int valid = static_cast<int>(r1 - p < 16 ? r1 - p : 16);
-    build_panel<F>(a, p, valid, nb, panel);
-    int64_t c = c0;
-    for (; c + 4 <= c1; c += 4) panel_tile<F, 4>(a, panel, nb, p, valid, c);
-    for (; c < c1; ++c) panel_tile<F, 1>(a, panel, nb, p, valid, c);
+struct LegacyPanel {
+  const MatmulArgs& a;
+  int64_t nb;
+  size_t panel_bytes() const { return static_cast<size_t>(nb) * kPanelBlock; }
+  QKIT_VNNI_TARGET void build(int64_t p, int valid, uint8_t* panel) const { build_panel<F>(a, p, valid, nb, panel); }
+  template <int NC>
+  QKIT_VNNI_TARGET void tile(const uint8_t* panel, int64_t p, int valid, int64_t c) const {
+    panel_tile<F, NC>(a, panel, nb, p, valid, c);
   }
-}
+};
 
 // The kernel of vnni_registry_x86.hpp: panels from kPanelMinCols columns
 // (a property of the call, so every thread takes the same path).
 template <Format F>
 QKIT_VNNI_TARGET inline void rows_legacy(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   if (a.act->n >= kPanelMinCols) {
-    rows_panels<F>(a, r0, r1, c0, c1);
+    panel_rows(LegacyPanel<F>{a, a.cols / 32}, r0, r1, c0, c1);
   } else {
     rows_blocks<F>(a, r0, r1, c0, c1);
   }

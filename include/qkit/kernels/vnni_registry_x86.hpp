@@ -23,6 +23,7 @@
 #include "qkit/quant/format.hpp"
 
 #include "qkit/kernels/vnni_k2_x86.hpp"
+#include "qkit/kernels/vnni_k_panel_x86.hpp"
 #include "qkit/kernels/vnni_k_x86.hpp"
 #include "qkit/kernels/vnni_legacy_x86.hpp"
 #include "qkit/kernels/vnni_repack_k_x86.hpp"
@@ -61,11 +62,11 @@ template <> struct Kernel<Format::Q4_0>   : KernelPair<rows_q8_0_act<kKindQ4_0>,
 template <> struct Kernel<Format::IQ4_NL> : KernelPair<rows_q8_0_act<kKindIQ4NL>,  interleaved_q8_0_act<kKindIQ4NL>> {};
 template <> struct Kernel<Format::Q4_K>   : KernelPair<rows_k<DecQ4K>,             interleaved_q4_k> {};
 template <> struct Kernel<Format::Q6_K>   : KernelPair<rows_k<DecQ6K>,             interleaved_q6_k> {};
-template <> struct Kernel<Format::Q5_K>   : KernelPair<rows_k<DecQ5K>,             nullptr> {};
-template <> struct Kernel<Format::Q3_K>   : KernelPair<rows_k<DecQ3K>,             nullptr> {};
-template <> struct Kernel<Format::Q2_K>   : KernelPair<rows_k<DecQ2K>,             nullptr> {};
-template <> struct Kernel<Format::TQ2_0>  : KernelPair<rows_k<DecTQ2>,             nullptr> {};
-template <> struct Kernel<Format::TQ1_0>  : KernelPair<rows_k<DecTQ1>,             nullptr> {};
+template <> struct Kernel<Format::Q5_K>   : KernelPair<rows_k_panel<DecQ5K>,       nullptr> {};
+template <> struct Kernel<Format::Q3_K>   : KernelPair<rows_k_panel<DecQ3K>,       nullptr> {};
+template <> struct Kernel<Format::Q2_K>   : KernelPair<rows_k_panel<DecQ2K>,       nullptr> {};
+template <> struct Kernel<Format::TQ2_0>  : KernelPair<rows_k_panel<DecTQ2>,       nullptr> {};
+template <> struct Kernel<Format::TQ1_0>  : KernelPair<rows_k_panel<DecTQ1>,       nullptr> {};
 template <> struct Kernel<Format::Q4_1>   : KernelPair<rows_legacy<Format::Q4_1>,  nullptr> {};
 template <> struct Kernel<Format::Q5_0>   : KernelPair<rows_legacy<Format::Q5_0>,  nullptr> {};
 template <> struct Kernel<Format::Q5_1>   : KernelPair<rows_legacy<Format::Q5_1>,  nullptr> {};
