@@ -130,6 +130,8 @@ inline constexpr TritTables kTritTables = make_trit_tables();
 struct DecTQ1 {
   static constexpr size_t kBytes = 54;
   static constexpr bool kScaled = false, kMinFloat = false;
+  // Few columns: a GEMV without the trit decode (below); false otherwise.
+  QKIT_VNNI_TARGET static bool gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
   QKIT_VNNI_TARGET static KDecoded decode(const uint8_t* blk) {
     KDecoded r;
     r.d = f16_scalar(blk + 52);
@@ -152,6 +154,109 @@ struct DecTQ1 {
     return r;
   }
 };
+
+
+// TQ1_0 GEMV without a trit decode. With m_n = (b * 3^n) mod 256 (m_0 = b)
+// a byte's trit n is the carry of 3 m_n: 3 m_n = 256 t_n + m_{n+1}, so
+//   sum_n t_n x_n = (3 sum_n m_n x_n - sum_n m_{n+1} x_n) / 256,
+// exact in each int32 lane. The m_n come from two byte adds each (m_{n+1}
+// = m_n + m_n + m_n, wrapping), against the decode's 16 multiplies (vpmullw
+// is slow on AVX-512 cores that split 512-bit ops): 10 vpdpbusd and 10 adds
+// per block instead of 4 vpdpbusd and ~36 decode ops. The price is 320
+// bytes of activations per block, rearranged once per call (tq1_gemv_act):
+// vector n holds, per 16-byte lane, the values of trit n of qs[0..15],
+// qs[16..31], qs[32..47], and qh[0..3] (zero elsewhere: the block's d and
+// the zero bytes past it then add nothing). Used for one or two columns,
+// where the decode is not shared by enough columns to pay for itself.
+inline constexpr int kTq1ActBytes = 320;
+// Value index of byte j of lane L of vector n, or -1 (a zero activation).
+constexpr int tq1_slot_value(int n, int lane, int j) {
+  if (lane < 2) return 32 * n + 16 * lane + j;
+  if (lane == 2) return 160 + 16 * n + j;
+  return j < 4 && n < 4 ? 240 + 4 * n + j : -1;
+}
+struct Tq1Slots {
+  int16_t v[kTq1ActBytes];
+};
+constexpr Tq1Slots make_tq1_slots() {
+  Tq1Slots t{};
+  for (int n = 0; n < 5; ++n)
+    for (int l = 0; l < 4; ++l)
+      for (int j = 0; j < 16; ++j) t.v[64 * n + 16 * l + j] = static_cast<int16_t>(tq1_slot_value(n, l, j));
+  return t;
+}
+inline constexpr Tq1Slots kTq1Slots = make_tq1_slots();
+
+// One column's Q8_K quants rearranged per block (kTq1ActBytes each), and
+// 256 * (sum of the block's quants): the quants' -1 offset, seeded into
+// the subtracted sum.
+inline void tq1_gemv_act(const QuantAct& x, int64_t c, int64_t nb, int8_t* xp, int32_t* seed) {
+  const int8_t* q = x.qs + static_cast<size_t>(c) * x.qs_stride;
+  const int16_t* bs = x.bsums + static_cast<size_t>(c) * x.bsum_stride;
+  for (int64_t b = 0; b < nb; ++b) {
+    int8_t* o = xp + b * kTq1ActBytes;
+    const int8_t* qb = q + b * 256;
+    for (int i = 0; i < kTq1ActBytes; ++i) o[i] = kTq1Slots.v[i] < 0 ? int8_t{0} : qb[kTq1Slots.v[i]];
+    int32_t s = 0;
+    for (int i = 0; i < 16; ++i) s += bs[b * 16 + i];
+    seed[b] = 256 * s;
+  }
+}
+
+// y[r] for rows [r0, r1) against one rearranged column.
+QKIT_VNNI_TARGET inline void tq1_gemv_rows(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c, const int8_t* xp,
+                                           const int32_t* seed) {
+  const QuantAct& x = *a.act;
+  const int64_t nb = a.cols / 256;
+  const float* dx = x.d + static_cast<size_t>(c) * x.blk_stride;
+  const __m512i z = _mm512_setzero_si512();
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* wr = a.w + static_cast<size_t>(r) * a.row_stride;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* blk = wr + static_cast<size_t>(b) * DecTQ1::kBytes;
+      const int8_t* xb = xp + b * kTq1ActBytes;
+      // 54 bytes: a masked load never touches the bytes past the block.
+      __m512i m = _mm512_maskz_loadu_epi8((1ull << 54) - 1, blk);
+      // Four chains of at most three vpdpbusd: one chain of ten would make
+      // the block wait on vpdpbusd's latency.
+      __m512i s[2] = {z, z}, t[2] = {_mm512_castsi128_si512(_mm_cvtsi32_si128(seed[b])), z};
+      for (int n = 0; n < 5; ++n) {
+        const __m512i xv = _mm512_loadu_si512(xb + 64 * n);
+        s[n & 1] = _mm512_dpbusd_epi32(s[n & 1], m, xv);
+        m = _mm512_add_epi8(_mm512_add_epi8(m, m), m);
+        t[n & 1] = _mm512_dpbusd_epi32(t[n & 1], m, xv);
+      }
+      const __m512i sa = _mm512_add_epi32(s[0], s[1]);
+      const __m512i i256 = _mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(sa, sa), sa), _mm512_add_epi32(t[0], t[1]));
+      // i256 = 256 * (the block's integer sum) per lane: exact in f32, and
+      // so is the scale's 1 / 256.
+      const float dd = f16_scalar(blk + 52) * dx[b] * (1.0f / 256.0f);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i256), _mm512_set1_ps(dd), acc);
+    }
+    a.y[static_cast<size_t>(c) * a.ldy + r] = _mm512_reduce_add_ps(acc);
+  }
+}
+
+QKIT_VNNI_TARGET inline void tq1_gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  const int64_t nb = a.cols / 256;
+  thread_local AlignedBuffer<int8_t> xp_buf;
+  thread_local AlignedBuffer<int32_t> seed_buf;
+  xp_buf.ensure(static_cast<size_t>(nb * kTq1ActBytes));
+  seed_buf.ensure(static_cast<size_t>(nb));
+  for (int64_t c = c0; c < c1; ++c) {
+    tq1_gemv_act(*a.act, c, nb, xp_buf.data(), seed_buf.data());
+    tq1_gemv_rows(a, r0, r1, c, xp_buf.data(), seed_buf.data());
+  }
+}
+
+// rows_k's GEMV hook for TQ1_0: one or two columns in total (a property
+// of the call, so a column never changes path with the thread count).
+QKIT_VNNI_TARGET inline bool DecTQ1::gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  if (a.act->n > 2) return false;
+  tq1_gemv(a, r0, r1, c0, c1);
+  return true;
+}
 
 }  // namespace qkit::kernels::vnni
 

@@ -25,6 +25,8 @@
 
 #include "qkit/kernels/intrin_warnings.hpp"
 
+#include <type_traits>
+
 #include "qkit/base/aligned.hpp"
 #include "qkit/kernels/vnni_x86.hpp"
 #include "qkit/quant/k_blocks.hpp"
@@ -226,11 +228,21 @@ QKIT_VNNI_TARGET inline void k_tile(const MatmulArgs& a, const uint8_t* wr, int6
   for (int j = 0; j < kN; ++j) a.y[static_cast<size_t>(c + j) * a.ldy + r] = k_finish(acc[j], macc[j]);
 }
 
+// A decoder may bring its own path for few columns: static bool gemv(a,
+// r0, r1, c0, c1), true when it took the call.
+template <class D, class = void>
+struct HasGemv : std::false_type {};
+template <class D>
+struct HasGemv<D, std::void_t<decltype(&D::gemv)>> : std::true_type {};
+
 // Rows [r0, r1) x columns [c0, c1) for weights decoded by Dec, in tiles of
 // one row x 8 columns (a partial tile as 4 + 2 + 1: fixed counts keep the
 // accumulators in registers; every column runs the same sequence).
 template <class Dec>
 QKIT_VNNI_TARGET inline void rows_k(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  if constexpr (HasGemv<Dec>::value) {
+    if (Dec::gemv(a, r0, r1, c0, c1)) return;
+  }
   const QuantAct& x = *a.act;
   const int64_t nb = a.cols / 256;
   const int64_t ntiles = (c1 - c0 + kTile - 1) / kTile;
