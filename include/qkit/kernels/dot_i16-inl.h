@@ -64,8 +64,24 @@ inline constexpr int64_t kBlock = kKQuant<F> ? 256 : 32;
 // Q4_K the factor of the bsum term (-dmin) and the 16 mins in bsum order.
 struct RowBuf {
   AlignedBuffer<int16_t> q, m;
+  AlignedBuffer<uint16_t> dh;  // legacy formats: the f16 scales, converted in one pass
   AlignedBuffer<float> d, dm;
+  AlignedBuffer<float> sc;  // per tile column j: d_w * d_x at [j * nb + b], then Q4_K's dm * d_x
 };
+
+// n f16 values to f32: the hardware conversion where the target has one
+// (QKIT_NATIVE_F16), else qkit's exact scalar one.
+inline void HalvesToFloat(const uint16_t* HWY_RESTRICT h, size_t n, float* HWY_RESTRICT out) {
+  size_t i = 0;
+#if QKIT_NATIVE_F16
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const size_t nf = hn::Lanes(df);
+  for (; i + nf <= n; i += nf)
+    hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(h) + i)), df, out + i);
+#endif
+  for (; i < n; ++i) out[i] = f16_to_f32(h[i]);
+}
 
 inline float HalfAt(const uint8_t* p) {
   uint16_t h;
@@ -193,6 +209,7 @@ inline void DecodeRow(const uint8_t* HWY_RESTRICT wr, int64_t nb, RowBuf& rb) {
   constexpr int64_t kB = kBlock<F>;
   rb.q.ensure(static_cast<size_t>(nb * kB));
   rb.d.ensure(static_cast<size_t>(nb));
+  if constexpr (!kKQuant<F>) rb.dh.ensure(static_cast<size_t>(nb));
   if constexpr (F == Format::Q4_K) {
     rb.dm.ensure(static_cast<size_t>(nb));
     rb.m.ensure(static_cast<size_t>(nb * 16));
@@ -205,17 +222,42 @@ inline void DecodeRow(const uint8_t* HWY_RESTRICT wr, int64_t nb, RowBuf& rb) {
     } else if constexpr (F == Format::Q6_K) {
       DecodeQ6K(blk, out, rb.d.data()[b]);
     } else {
-      rb.d.data()[b] = HalfAt(blk);
+      std::memcpy(rb.dh.data() + b, blk, 2);
       DecodeLegacy<F>(blk, out);
     }
   }
+  if constexpr (!kKQuant<F>) HalvesToFloat(rb.dh.data(), static_cast<size_t>(nb), rb.d.data());
+}
+
+// Per block the factors of column j's int32 sums: d_w * d_x at sc[j * nb + b]
+// (and Q4_K's -dmin * d_x at sc[(kC + j) * nb + b]), one vector multiply per
+// lanes' worth of blocks instead of a scalar one per block in the tile loop.
+template <Format F, int kC>
+inline float* TileScales(RowBuf& rb, int64_t nb, const float* xd, size_t xd_stride) {
+  const hn::ScalableTag<float> df;
+  const size_t nf = hn::Lanes(df);
+  const size_t n = static_cast<size_t>(nb);
+  rb.sc.ensure(2 * kC * n);
+  float* sc = rb.sc.data();
+  for (int t = 0; t < (F == Format::Q4_K ? 2 : 1); ++t) {
+    const float* w = t == 0 ? rb.d.data() : rb.dm.data();
+    for (int j = 0; j < kC; ++j) {
+      const float* x = xd + static_cast<size_t>(j) * xd_stride;
+      float* o = sc + (static_cast<size_t>(t * kC + j)) * n;
+      size_t b = 0;
+      for (; b + nf <= n; b += nf) hn::StoreU(hn::Mul(hn::LoadU(df, w + b), hn::LoadU(df, x + b)), df, o + b);
+      for (; b < n; ++b) o[b] = w[b] * x[b];
+    }
+  }
+  return sc;
 }
 
 // Outputs of one decoded row against kC columns (x16: widened quants of
 // the first column, stride k; xd / bsums: the first column's, strides).
 template <Format F, int kC>
-inline void DotTile(const RowBuf& rb, int64_t nb, const int16_t* HWY_RESTRICT x16, size_t k, const float* xd,
+inline void DotTile(RowBuf& rb, int64_t nb, const int16_t* HWY_RESTRICT x16, size_t k, const float* xd,
                     size_t xd_stride, const int16_t* bsums, size_t bs_stride, float* out) {
+  const float* HWY_RESTRICT sc = TileScales<F, kC>(rb, nb, xd, xd_stride);
   const D16 d16;
   const hn::Repartition<int32_t, D16> d32;
   const hn::Rebind<float, decltype(d32)> df;
@@ -235,21 +277,16 @@ inline void DotTile(const RowBuf& rb, int64_t nb, const int16_t* HWY_RESTRICT x1
       for (int j = 0; j < kC; ++j)
         s0[j] = hn::ReorderWidenMulAccumulate(d32, w, hn::Load(d16, x16 + j * k + o + i), s0[j], s1[j]);
     }
-    const float dw = rb.d.data()[b];
-    for (int j = 0; j < kC; ++j) {
-      const float dx = xd[j * xd_stride + static_cast<size_t>(b)];
-      acc[j] = hn::MulAdd(hn::ConvertTo(df, hn::Add(s0[j], s1[j])), hn::Set(df, dw * dx), acc[j]);
-    }
+    for (int j = 0; j < kC; ++j)
+      acc[j] = hn::MulAdd(hn::ConvertTo(df, hn::Add(s0[j], s1[j])), hn::Set(df, sc[j * nb + b]), acc[j]);
     if constexpr (F == Format::Q4_K) {
       // -dmin * dx * sum_t m_t * bsum_t
-      const float dm = rb.dm.data()[b];
       const int16_t* m = rb.m.data() + b * 16;
       for (int j = 0; j < kC; ++j) {
         VI t0 = hn::Zero(d32), t1 = hn::Zero(d32);
         const int16_t* bs = bsums + j * bs_stride + static_cast<size_t>(b) * 16;
         for (size_t i = 0; i < 16; i += n16) t0 = hn::ReorderWidenMulAccumulate(d32, hn::Load(d16, m + i), hn::LoadU(d16, bs + i), t0, t1);
-        const float dx = xd[j * xd_stride + static_cast<size_t>(b)];
-        acc[j] = hn::MulAdd(hn::ConvertTo(df, hn::Add(t0, t1)), hn::Set(df, dm * dx), acc[j]);
+        acc[j] = hn::MulAdd(hn::ConvertTo(df, hn::Add(t0, t1)), hn::Set(df, sc[(kC + j) * nb + b]), acc[j]);
       }
     }
   }
