@@ -7,8 +7,8 @@
 // Per call, 16 rows are decoded once (the KDecoded decoders of
 // vnni_k_x86.hpp / vnni_k2_x86.hpp give the unsigned quants in value order)
 // and transposed into a panel (vnni_panel_x86.hpp): per super-block
-//   f32 d[16] | f32 -dmin[16] | mins as int16 pairs (kMinPairs x 64 bytes)
-//   | int32 sub-block scales (Q5_K: 8 x 64 bytes) | 64 chunks of 64 bytes
+//   f32 d[16] | f32 -dmin[16] | mins as int16 pairs (Q2_K, Q5_K: 8 x 64
+//   bytes) | int32 sub-block scales (Q5_K: 8 x 64 bytes) | 64 chunks of 64 bytes
 // chunk k holding values 4k..4k+3 of the 16 rows. One vpdpbusd with a
 // broadcast activation word then advances 16 rows of one column; the
 // int32 lanes are the rows. Where a scale times a quant fits a byte it is
@@ -40,16 +40,14 @@ QKIT_INTRIN_WARNINGS_BEGIN
 
 namespace qkit::kernels::vnni {
 
-// What a format's panel holds besides the quants, and how its per-row
-// scales and mins come out of a GGUF block.
+// What a format's panel holds besides the quants, and where its per-row
+// scales come from (vectors: no scalar work per sub-block).
 struct KPanelDefaults {
-  static constexpr int kOffset = 0;       // panel quant = value + kOffset
-  static constexpr int kMinPairs = 0;     // int16 min pairs (vpdpwssd with bsums)
-  static constexpr bool kBsums32 = false;  // mins per 32 values (bsums32) instead of 16
-  static constexpr int kFold = 0;         // 2: u * sc folded (Q2_K); 3: (u - 4) sc + 127 (Q3_K)
-  static constexpr bool kSubScale = false;  // per-32 int32 scales applied by vpmulld
-  // sc[16] (per 16 values; per 32 with kSubScale: 8) and m[16] (per kMinPairs * 2).
-  static void scales(const uint8_t*, int32_t*, int32_t*) {}
+  static constexpr int kOffset = 0;         // panel quant = value + kOffset
+  static constexpr int kMinPairs = 0;       // int16 min pairs (vpdpwssd with bsums)
+  static constexpr bool kBsums32 = false;   // mins per 32 values (bsums32) instead of 16
+  static constexpr int kFold = 0;           // 2: u sc folded (Q2_K); 3: (u - 4) sc + 127 (Q3_K)
+  static constexpr bool kSubScale = false;  // per-32 int32 scales applied by vpmulld (Q5_K)
 };
 
 template <class Dec>
@@ -58,40 +56,23 @@ struct KPanelKind;
 template <>
 struct KPanelKind<DecQ3K> : KPanelDefaults {
   static constexpr int kOffset = 127, kFold = 3;
-  static void scales(const uint8_t* blk, int32_t* sc, int32_t*) {
-    // 6-bit scales - 32: low nibble of byte j % 8 (j >= 8: high nibble) of
-    // bytes 96..103, top 2 bits from byte 104 + j % 4, bits 2 (j / 4).
-    for (int j = 0; j < 16; ++j) {
-      const int lo = j < 8 ? blk[96 + j] & 15 : blk[96 + j - 8] >> 4;
-      const int hi = (blk[104 + j % 4] >> (2 * (j / 4))) & 3;
-      sc[j] = (lo | hi << 4) - 32;
-    }
+  // The 16 scales as bytes: KDecoded's m16 multiplies the bsums by the
+  // quants' offset -4 times the scale.
+  QKIT_VNNI_TARGET static __m128i scales8(const uint8_t*, const KDecoded& w) {
+    return _mm256_cvtepi16_epi8(_mm256_sub_epi16(_mm256_setzero_si256(), _mm256_srai_epi16(w.m16, 2)));
   }
 };
 template <>
 struct KPanelKind<DecQ2K> : KPanelDefaults {
-  static constexpr int kMinPairs = 8, kFold = 2;
-  static void scales(const uint8_t* blk, int32_t* sc, int32_t* m) {
-    for (int j = 0; j < 16; ++j) {
-      sc[j] = blk[j] & 15;
-      m[j] = blk[j] >> 4;
-    }
+  static constexpr int kMinPairs = 8, kFold = 2;  // mins: KDecoded's m16
+  QKIT_VNNI_TARGET static __m128i scales8(const uint8_t* blk, const KDecoded&) {
+    return _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)), _mm_set1_epi8(0x0f));
   }
 };
 template <>
 struct KPanelKind<DecQ5K> : KPanelDefaults {
   static constexpr int kMinPairs = 4;
   static constexpr bool kBsums32 = true, kSubScale = true;
-  static void scales(const uint8_t* blk, int32_t* sc, int32_t* m) {
-    uint32_t u[4];
-    quant::unpack_scales_mins_k4(blk + 4, u);
-    uint8_t b[16];
-    std::memcpy(b, u, 16);
-    for (int j = 0; j < 8; ++j) {
-      sc[j] = b[j];
-      m[j] = b[8 + j];
-    }
-  }
 };
 template <>
 struct KPanelKind<DecTQ2> : KPanelDefaults {
@@ -107,7 +88,8 @@ template <class Dec>
 struct KPanel {
   using K = KPanelKind<Dec>;
   static constexpr size_t kMinOff = 128;
-  static constexpr size_t kScOff = kMinOff + 64 * static_cast<size_t>(K::kMinPairs);
+  // The transpose writes 8 min chunks (Q5_K uses 4).
+  static constexpr size_t kScOff = kMinOff + (K::kMinPairs != 0 ? 512 : 0);
   static constexpr size_t kQOff = kScOff + (K::kSubScale ? 512 : 0);
   static constexpr size_t kBlock = kQOff + 4096;  // one super-block of 16 rows
 
@@ -135,8 +117,8 @@ struct KPanel {
 
   size_t panel_bytes() const { return static_cast<size_t>(nb) * kBlock; }
 
-  // Scale folding of Q2_K / Q3_K on the chunks of one 16-value sub-block:
-  // s = the 16 rows' scales as bytes (every byte of dword lane r).
+  // Scale folding of Q2_K / Q3_K, byte by byte: u the unsigned quants, s
+  // the scale of each byte's sub-block.
   QKIT_VNNI_TARGET static __m512i fold(__m512i u, __m512i s) {
     const __m512i s2 = _mm512_add_epi8(s, s);
     if constexpr (K::kFold == 2) {
@@ -153,53 +135,69 @@ struct KPanel {
     }
   }
 
+  // Rows [p, p + 16): each row's blocks decoded (and Q2_K / Q3_K scales
+  // folded) in value order, then transposed 16 x 8 dwords at a time: the
+  // quants, the rows' min pairs (m16, or Q5_K's mins per 32) and Q5_K's
+  // scales.
   QKIT_VNNI_TARGET void build(int64_t p, int valid, uint8_t* panel) const {
     const uint8_t* rows[16];
     for (int r = 0; r < 16; ++r) rows[r] = a.w + static_cast<size_t>(p + (r < valid ? r : valid - 1)) * a.row_stride;
     const PanelTranspose tr;
+    // Byte i of a 64-value vector lies in sub-block i / 16 of its 4.
+    const __m512i lane_sb = _mm512_setr_epi32(0, 0, 0, 0, 0x01010101, 0x01010101, 0x01010101, 0x01010101, 0x02020202,
+                                              0x02020202, 0x02020202, 0x02020202, 0x03030303, 0x03030303, 0x03030303,
+                                              0x03030303);
     alignas(64) uint8_t q[16][256];
     alignas(64) float d[16], dm[16];
-    alignas(64) int32_t sc[16][16], mn[16][16];  // [row][sub-block]
-    alignas(64) int32_t col[16];
+    __m256i mrow[16], srow[16];
+    (void)mrow;
+    (void)srow;
     for (int64_t b = 0; b < nb; ++b) {
       uint8_t* pb = panel + static_cast<size_t>(b) * kBlock;
       for (int r = 0; r < 16; ++r) {
         const uint8_t* blk = rows[r] + static_cast<size_t>(b) * Dec::kBytes;
         const KDecoded w = Dec::decode(blk);
-        for (int i = 0; i < 4; ++i) _mm512_store_si512(q[r] + 64 * i, w.u[i]);
         d[r] = w.d;
         dm[r] = w.dm;
-        K::scales(blk, sc[r], mn[r]);
+        if constexpr (K::kFold != 0) {
+          const __m512i sc = _mm512_broadcast_i32x4(K::scales8(blk, w));
+          for (int i = 0; i < 4; ++i)
+            _mm512_store_si512(q[r] + 64 * i, fold(w.u[i], _mm512_shuffle_epi8(sc, _mm512_add_epi8(lane_sb, _mm512_set1_epi8(static_cast<char>(4 * i))))));
+        } else {
+          for (int i = 0; i < 4; ++i) _mm512_store_si512(q[r] + 64 * i, w.u[i]);
+        }
+        if constexpr (K::kSubScale) {
+          // Q5_K: bytes 0..7 the 8 scales, 8..15 the 8 mins.
+          uint32_t u[4];
+          quant::unpack_scales_mins_k4(blk + 4, u);
+          const __m128i sm = _mm_set_epi32(static_cast<int>(u[3]), static_cast<int>(u[2]), static_cast<int>(u[1]),
+                                           static_cast<int>(u[0]));
+          srow[r] = _mm256_cvtepu8_epi32(sm);
+          mrow[r] = _mm256_zextsi128_si256(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm)));
+        } else if constexpr (K::kMinPairs != 0) {
+          mrow[r] = w.m16;
+        }
       }
       _mm512_store_ps(reinterpret_cast<float*>(pb), _mm512_load_ps(d));
       _mm512_store_ps(reinterpret_cast<float*>(pb + 64), _mm512_load_ps(dm));
-      for (int pr = 0; pr < K::kMinPairs; ++pr) {
-        for (int r = 0; r < 16; ++r) col[r] = (mn[r][2 * pr] & 0xffff) | (mn[r][2 * pr + 1] << 16);
-        _mm512_store_si512(pb + kMinOff + 64 * pr, _mm512_load_si512(col));
+      __m512i T[8];
+      auto pairs = [&T](const __m256i* v) QKIT_VNNI_TARGET {
+        for (int i = 0; i < 8; ++i) T[i] = _mm512_inserti64x4(_mm512_castsi256_si512(v[2 * i]), v[2 * i + 1], 1);
+      };
+      if constexpr (K::kMinPairs != 0) {
+        pairs(mrow);
+        tr.run(T, pb + kMinOff);
       }
-      if constexpr (K::kSubScale)
-        for (int s = 0; s < 8; ++s) {
-          for (int r = 0; r < 16; ++r) col[r] = sc[r][s];
-          _mm512_store_si512(pb + kScOff + 64 * s, _mm512_load_si512(col));
-        }
-      uint8_t* pq = pb + kQOff;
+      if constexpr (K::kSubScale) {
+        pairs(srow);
+        tr.run(T, pb + kScOff);
+      }
       for (int g = 0; g < 8; ++g) {
-        __m512i T[8];
         for (int i = 0; i < 8; ++i)
           T[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256(reinterpret_cast<const __m256i*>(q[2 * i] + 32 * g))),
                                     _mm256_load_si256(reinterpret_cast<const __m256i*>(q[2 * i + 1] + 32 * g)), 1);
-        tr.run(T, pq + 512 * g);
+        tr.run(T, pb + kQOff + 512 * g);
       }
-      if constexpr (K::kFold != 0)
-        for (int s = 0; s < 16; ++s) {
-          for (int r = 0; r < 16; ++r) col[r] = sc[r][s];
-          const __m512i sb = _mm512_mullo_epi32(_mm512_and_si512(_mm512_load_si512(col), _mm512_set1_epi32(0xff)),
-                                                _mm512_set1_epi32(0x01010101));
-          for (int k = 4 * s; k < 4 * s + 4; ++k) {
-            uint8_t* ch = pq + 64 * k;
-            _mm512_store_si512(ch, fold(_mm512_load_si512(ch), sb));
-          }
-        }
     }
   }
 
