@@ -33,6 +33,7 @@
 #include "qkit/base/fp16.hpp"
 #include "qkit/kernels/act_layout.hpp"
 #include "qkit/kernels/common-inl.h"
+#include "qkit/kernels/dot_avx2-inl.h"
 #include "qkit/quant/iq4.hpp"
 #include "qkit/quant/k_blocks.hpp"
 
@@ -301,6 +302,16 @@ inline void Rows(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_
   const QuantAct& x = *a.act;
   const int64_t nb = a.cols / kBlock<F>;
   const size_t k = static_cast<size_t>(a.cols);
+#if defined(QKIT_HAVE_AVX2_GEMV)
+  // GEMV (decided by N, so every split of a call takes the same path).
+  if constexpr (!kKQuant<F>) {
+    if (x.n == 1) {
+      for (int64_t r = r0; r < r1; ++r)
+        a.y[r] = avx2::GemvLegacy<F>(a.w + static_cast<size_t>(r) * a.row_stride, nb, x.qs, x.d, x.sums);
+      return;
+    }
+  }
+#endif
   thread_local AlignedBuffer<int16_t> xbuf;
   thread_local RowBuf rb;
   float out[kC];
