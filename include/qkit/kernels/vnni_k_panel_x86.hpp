@@ -226,9 +226,11 @@ struct KPanel {
       for (int j = 0; j < NC; ++j)
         isum[j] = K::kOffset != 0 ? _mm512_set1_epi32(seeds[(c + j - c0) * nb + b]) : _mm512_setzero_si512();
       if constexpr (K::kSubScale) {
+        QKIT_UNROLL(8)
         for (int s = 0; s < 8; ++s) {
           __m512i acc[NC];
           for (int j = 0; j < NC; ++j) acc[j] = _mm512_setzero_si512();
+          QKIT_UNROLL(8)
           for (int k = 0; k < 8; ++k) {
             const __m512i W = _mm512_load_si512(pq + 64 * (8 * s + k));
             for (int j = 0; j < NC; ++j) acc[j] = _mm512_dpbusd_epi32(acc[j], W, bcast4(xq[j] + 256 * b + 32 * s + 4 * k));
@@ -240,6 +242,8 @@ struct KPanel {
         // Two chains per column: vpdpbusd's latency would bound one.
         __m512i odd[NC];
         for (int j = 0; j < NC; ++j) odd[j] = _mm512_setzero_si512();
+        // Unrolled: GCC otherwise copies every accumulator each iteration.
+        QKIT_UNROLL(32)
         for (int k = 0; k < 64; k += 2) {
           const __m512i W0 = _mm512_load_si512(pq + 64 * k), W1 = _mm512_load_si512(pq + 64 * (k + 1));
           for (int j = 0; j < NC; ++j) {
