@@ -304,12 +304,16 @@ inline void Rows(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_
   const size_t k = static_cast<size_t>(a.cols);
 #if defined(QKIT_HAVE_AVX2_GEMV)
   // GEMV (decided by N, so every split of a call takes the same path).
-  if constexpr (!kKQuant<F>) {
-    if (x.n == 1) {
-      for (int64_t r = r0; r < r1; ++r)
-        a.y[r] = avx2::GemvLegacy<F>(a.w + static_cast<size_t>(r) * a.row_stride, nb, x.qs, x.d, x.sums);
-      return;
+  if (x.n == 1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const uint8_t* wr = a.w + static_cast<size_t>(r) * a.row_stride;
+      if constexpr (kKQuant<F>) {
+        a.y[r] = avx2::GemvK<F>(wr, nb, x.qs, x.d, x.bsums);
+      } else {
+        a.y[r] = avx2::GemvLegacy<F>(wr, nb, x.qs, x.d, x.sums);
+      }
     }
+    return;
   }
 #endif
   thread_local AlignedBuffer<int16_t> xbuf;
