@@ -36,10 +36,27 @@ std::vector<float> cached_row(const KvView& v, size_t h, size_t j) {
   return out;
 }
 
+// The query as a Q8_0 cache's K.q sees it: each head's blocks of 32
+// quantized with the activation rule (quant::quantize_act_block, as the
+// reference engine quantizes q to K's vec_dot_type), d rounded to f16.
+std::vector<float> q8_query(const std::vector<float>& q) {
+  std::vector<float> out(q.size());
+  for (size_t b = 0; b + 32 <= q.size(); b += 32) {
+    int8_t t[32];
+    int sum = 0;
+    const float d = f16_to_f32(f32_to_f16(quant::quantize_act_block(&q[b], t, sum)));
+    for (size_t c = 0; c < 32; ++c) out[b + c] = d * static_cast<float>(t[c]);
+  }
+  return out;
+}
+
 // Naive attention in double, with an explicit n_q x n_kv score row per
-// query: the oracle the flash kernel must match.
-std::vector<double> naive_attention(const std::vector<float>& q, const KvView& k, const KvView& v, size_t n_q,
-                                    size_t n_head, const std::vector<int32_t>& pos, size_t window, bool causal) {
+// query: the oracle the flash kernel must match. For a Q8_0 cache the
+// query is the Q8_0 one (q8_query) unless exact_q.
+std::vector<double> naive_attention(const std::vector<float>& q_in, const KvView& k, const KvView& v, size_t n_q,
+                                    size_t n_head, const std::vector<int32_t>& pos, size_t window, bool causal,
+                                    bool exact_q = false) {
+  const std::vector<float> q = k.type == KvType::Q8_0 && !exact_q ? q8_query(q_in) : q_in;
   const size_t D = k.head_dim, g = n_head / k.n_head_kv, n_kv = k.length;
   const double scale = 1.0 / std::sqrt(static_cast<double>(D));
   std::vector<std::vector<float>> K(k.n_head_kv * n_kv), V(k.n_head_kv * n_kv);
@@ -156,6 +173,59 @@ TEST_CASE("decode attention: every GQA group size and key-count remainder", "[at
         const size_t n_kv = n_kvs[idx++ % 6];
         check_against_naive({1, n_kv, ratio, dim, 2, t}, 0, static_cast<uint32_t>(1000 + idx));
       }
+}
+
+TEST_CASE("q8_0 cache: quantizing the query stays within its error budget", "[attention]") {
+  // The kernel takes K.q against the Q8_0 query (the reference engine's
+  // numerics). Against the exact query each logit s_j moves by at most
+  //   delta_j = scale * sum_c |K_jc| * d_q(c) / 2   (|q_c - q~_c| <= d_q / 2),
+  // each softmax weight by a factor within e^(+-2 max delta), so every
+  // output moves by at most max|V| * (e^(2 max delta) - 1). Checked for
+  // decode (integer dot products where VNNI exists) and prompt shapes.
+  for (size_t n_q : {1, 7})
+    for (size_t D : {64, 96, 128}) {
+      const size_t n_head_kv = 2, ratio = 3, n_head = n_head_kv * ratio, n_kv = 300;
+      KvCache cache({1, n_head_kv, D, n_kv, KvType::Q8_0});
+      const auto k = random_floats(n_kv * n_head_kv * D, -1, 1, 21);
+      const auto v = random_floats(n_kv * n_head_kv * D, -1, 1, 22);
+      cache.append(0, k.data(), v.data(), n_kv);
+      const auto q = random_floats(n_q * n_head * D, -3, 3, 23);
+      const auto qt = q8_query(q);
+      std::vector<int32_t> pos(n_q);
+      for (size_t i = 0; i < n_q; ++i) pos[i] = static_cast<int32_t>(n_kv - n_q + i);
+      const auto exact = naive_attention(q, cache.keys(0), cache.values(0), n_q, n_head, pos, 0, true, true);
+      const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+      double max_delta = 0, max_v = 0;
+      for (size_t i = 0; i < n_q; ++i)
+        for (size_t h = 0; h < n_head; ++h)
+          for (size_t j = 0; j < n_kv; ++j) {
+            const auto kr = cached_row(cache.keys(0), h / ratio, j);
+            double delta = 0;
+            for (size_t c = 0; c < D; ++c) {
+              const size_t qi = (i * n_head + h) * D + c;
+              delta += std::fabs(static_cast<double>(kr[c])) * std::fabs(static_cast<double>(q[qi]) - qt[qi]);
+            }
+            max_delta = std::max(max_delta, delta * scale);
+          }
+      for (size_t h = 0; h < n_head_kv; ++h)
+        for (size_t j = 0; j < n_kv; ++j)
+          for (float x : cached_row(cache.values(0), h, j)) max_v = std::max(max_v, std::fabs(static_cast<double>(x)));
+      const double budget = max_v * std::expm1(2 * max_delta) + 2e-5;
+      AttentionParams p;
+      p.n_q = n_q;
+      p.n_head = n_head;
+      p.head_dim = D;
+      std::vector<float> out(n_q * n_head * D);
+      for_each_target([&](int64_t) {
+        attention(q.data(), cache.keys(0), cache.values(0), out.data(), p);
+        double worst = 0;
+        for (size_t x = 0; x < out.size(); ++x) worst = std::max(worst, std::fabs(out[x] - exact[x]));
+        INFO("n_q " << n_q << " head_dim " << D << " max abs error vs exact q " << worst << ", budget " << budget
+                    << " (max logit shift " << max_delta << ")");
+        REQUIRE(worst <= budget);
+        REQUIRE(worst > 0);  // the query really is quantized
+      });
+    }
 }
 
 TEST_CASE("sliding window attention matches the naive oracle", "[attention]") {

@@ -23,12 +23,62 @@
 #include "qkit/base/aligned.hpp"
 #include "qkit/kernels/activation-inl.h"
 #include "qkit/kernels/attention_job.hpp"
+#include "qkit/kernels/attention_vnni_x86.hpp"
 #include "qkit/kernels/common-inl.h"
 #include "qkit/kernels/convert-inl.h"
 #include "qkit/kernels/dot-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace qkit::kernels::HWY_NAMESPACE {
+
+#undef QKIT_ATTN_VNNI
+#if defined(QKIT_HAVE_VNNI_X86) && (HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL)
+#define QKIT_ATTN_VNNI 1
+#else
+#define QKIT_ATTN_VNNI 0
+#endif
+
+// Q8_0 caches: every path takes K.q against the query quantized to Q8_0,
+// as the reference engine does (its K.q for a Q8_0 K is a Q8_0 x Q8_0 dot
+// product; the query is quantized once per call with the activation rule,
+// quant::quantize_act_block, d rounded to f16). So results are the same
+// up to f32 rounding whether a target takes the integer dot products
+// (AVX-512 VNNI) or f32 ones. Error budget against the unquantized query:
+// each logit moves by at most scale * sum_c |k_c| * d_q(c) / 2, the same
+// order as the cache's own Q8_0 rounding of K (tests/test_attention.cpp
+// checks the bound).
+//
+// Writes qs[D] = q~ * scale (for the f32 paths) and, when qq is not null,
+// the VNNI layout of attention_vnni_x86.hpp: per 64-quant chunk the quants
+// qq[64], the seeds seed[16] = -128 * (sum of each lane's 4 quants) and
+// dq[16] = d_q * scale per lane, an odd last block padded with zeros.
+inline void QuantizeQueryQ8(const float* q, size_t D, float scale, float* qs, int8_t* qq, int32_t* seed,
+                            float* dq) {
+  const size_t nb = D / kv::kQ8Block;
+  for (size_t b = 0; b < nb; ++b) {
+    int8_t t[kv::kQ8Block];
+    int sum = 0;
+    const float d = f16_to_f32(f32_to_f16(quant::quantize_act_block(q + b * kv::kQ8Block, t, sum)));
+    const float ds = d * scale;
+    for (size_t c = 0; c < kv::kQ8Block; ++c) qs[b * kv::kQ8Block + c] = ds * static_cast<float>(t[c]);
+    if (!qq) continue;
+    // Block b is half (b % 2) of chunk b / 2: 32 quants, 8 lanes.
+    const size_t ch = b / 2, half = b % 2;
+    std::memcpy(qq + ch * 64 + half * 32, t, kv::kQ8Block);
+    for (size_t l = 0; l < 8; ++l) {
+      seed[ch * 16 + half * 8 + l] = -128 * (t[4 * l] + t[4 * l + 1] + t[4 * l + 2] + t[4 * l + 3]);
+      dq[ch * 16 + half * 8 + l] = ds;
+    }
+  }
+  if (qq && nb % 2 == 1) {  // padding of the last chunk: no products, no seed, no scale
+    const size_t ch = nb / 2;
+    std::memset(qq + ch * 64 + 32, 0, 32);
+    for (size_t l = 8; l < 16; ++l) {
+      seed[ch * 16 + l] = 0;
+      dq[ch * 16 + l] = 0.0f;
+    }
+  }
+}
 
 // n_blocks Q8_0 blocks -> 32 * n_blocks floats. At most 16 lanes so a lane
 // count always divides the block on the targets that matter (4, 8, 16).
@@ -270,9 +320,14 @@ HWY_INLINE void ScoreKeys(D d, const float* HWY_RESTRICT qs, size_t Dh, size_t n
 
 // acc_r[chunks c0 .. c0 + kC) = alpha_r * acc_r + sum_j p_r[j] V_j over the
 // tile's n keys, the kR x kC accumulators in registers for the whole tile.
+// Q8_0 with several rows: wt[(b * kR + r) * T + j] = p_r[j] * d_v(j, block
+// b), built once per tile, so each chunk is quants converted once and one
+// multiply-add per row with a broadcast load of its weight (no per-block
+// scaling of the quants). One row (MHA): the scale folds into its weight.
 template <KvType kT, size_t kR, size_t kC, class D>
 HWY_INLINE void AccumulateChunks(D d, float* HWY_RESTRICT acc, size_t Dh, size_t c0, const float* alpha,
-                                 const float* HWY_RESTRICT p, size_t T, const uint8_t* v0, size_t vb, size_t n) {
+                                 const float* HWY_RESTRICT p, size_t T, const uint8_t* v0, size_t vb, size_t n,
+                                 const float* HWY_RESTRICT wt) {
   const size_t N = hn::Lanes(d);
   hn::Vec<D> a[kR][kC];
   for (size_t r = 0; r < kR; ++r) {
@@ -281,28 +336,31 @@ HWY_INLINE void AccumulateChunks(D d, float* HWY_RESTRICT acc, size_t Dh, size_t
   }
   for (size_t j = 0; j < n; ++j) {
     const uint8_t* row = v0 + j * vb;
-    hn::Vec<D> w[kR];
     if constexpr (kT == KvType::Q8_0 && kR == 1) {
       // One row: the block scale goes into the weight, once per block.
-      float sw = 0.0f;
+      hn::Vec<D> w = hn::Zero(d);
       for (size_t k = 0; k < kC; ++k) {
         const size_t c = c0 + k * N;
-        if (k == 0 || c % kv::kQ8Block == 0) {
-          sw = p[j] * Q8RowScale(row, c);
-          w[0] = hn::Set(d, sw);
-        }
-        a[0][k] = hn::MulAdd(w[0], Q8Quants(d, row, c), a[0][k]);
+        if (k == 0 || c % kv::kQ8Block == 0) w = hn::Set(d, p[j] * Q8RowScale(row, c));
+        a[0][k] = hn::MulAdd(w, Q8Quants(d, row, c), a[0][k]);
       }
     } else if constexpr (kT == KvType::Q8_0) {
-      for (size_t r = 0; r < kR; ++r) w[r] = hn::Set(d, p[r * T + j]);
-      auto scale = hn::Zero(d);
+      // Weights of key j: wt[(b * kR + r) * T + j], one base pointer with
+      // compile-time offsets when c0 is a multiple of 32 (kC chunks start
+      // on a block).
+      const float* w = wt + (c0 / kv::kQ8Block) * kR * T + j;
+      // Unrolled so the accumulators stay registers (GCC 12 otherwise keeps
+      // this loop and moves a[][] to memory).
+      HWY_UNROLL(8)
       for (size_t k = 0; k < kC; ++k) {
         const size_t c = c0 + k * N;
-        if (k == 0 || c % kv::kQ8Block == 0) scale = hn::Set(d, Q8RowScale(row, c));
-        const auto x = hn::Mul(Q8Quants(d, row, c), scale);
-        for (size_t r = 0; r < kR; ++r) a[r][k] = hn::MulAdd(w[r], x, a[r][k]);
+        const size_t b = (c0 % kv::kQ8Block + k * N) / kv::kQ8Block;
+        const auto x = Q8Quants(d, row, c);
+        HWY_UNROLL(4)
+        for (size_t r = 0; r < kR; ++r) a[r][k] = hn::MulAdd(hn::Set(d, w[(b * kR + r) * T]), x, a[r][k]);
       }
     } else {
+      hn::Vec<D> w[kR];
       for (size_t r = 0; r < kR; ++r) w[r] = hn::Set(d, p[r * T + j]);
       for (size_t k = 0; k < kC; ++k) {
         const auto x = RowChunk<kT>(d, row, c0 + k * N);
@@ -318,13 +376,16 @@ HWY_INLINE void AccumulateChunks(D d, float* HWY_RESTRICT acc, size_t Dh, size_t
 // accumulators of a whole row fit when the head is short.
 template <KvType kT, size_t kR, size_t kMax, class D>
 HWY_INLINE void AccumulateChunksN(size_t m, D d, float* HWY_RESTRICT acc, size_t Dh, size_t c0, const float* alpha,
-                                  const float* HWY_RESTRICT p, size_t T, const uint8_t* v0, size_t vb, size_t n) {
-  if (m == kMax) return AccumulateChunks<kT, kR, kMax>(d, acc, Dh, c0, alpha, p, T, v0, vb, n);
-  if constexpr (kMax > 1) AccumulateChunksN<kT, kR, kMax - 1>(m, d, acc, Dh, c0, alpha, p, T, v0, vb, n);
+                                  const float* HWY_RESTRICT p, size_t T, const uint8_t* v0, size_t vb, size_t n,
+                                  const float* HWY_RESTRICT wt) {
+  if (m == kMax) return AccumulateChunks<kT, kR, kMax>(d, acc, Dh, c0, alpha, p, T, v0, vb, n, wt);
+  if constexpr (kMax > 1) AccumulateChunksN<kT, kR, kMax - 1>(m, d, acc, Dh, c0, alpha, p, T, v0, vb, n, wt);
 }
 
 // Rows r < kR are the query heads hk * g + r of query i. scratch holds
-// 2 * kR * D + kR * kAttnKvTile floats.
+// 2 * kR * D + kR * kAttnKvTile floats, and for Q8_0 caches the query's
+// VNNI layout and the tile's weight table: (kR + 2) * D + 48 * kR * n_chunks
+// more (< 2 * kAttnKvTile * D, the tiled path's K/V buffers it reuses).
 template <KvType kT, size_t kR>
 inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, float* scratch) {
   const hn::CappedTag<float, 16> d;
@@ -335,14 +396,35 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, float* scra
   float* qs = scratch;          // [kR][D] scaled queries
   float* acc = qs + kR * D;     // [kR][D]
   float* sc = acc + kR * D;     // [kR][T] scores, then weights
+  // Q8_0 only: weights x block scales of V, the V scales, the query's
+  // VNNI layout (attention_vnni_x86.hpp), each n_chunks x 16 words per row.
+  const size_t nb = D / kv::kQ8Block, n_chunks = (nb + 1) / 2;
+  float* wt = sc + kR * T;      // [nb][kR][T]
+  float* dvt = wt + kR * D;     // [nb][T], then [nb][T] f16 bits
+  float* dq = dvt + D + D / 2;  // [kR][n_chunks][16]
+  auto* seed = reinterpret_cast<int32_t*>(dq + kR * n_chunks * 16);        // [kR][n_chunks][16]
+  auto* qq = reinterpret_cast<int8_t*>(seed + kR * n_chunks * 16);         // [kR][n_chunks][64]
+  bool int_dot = false;  // K.q as vpdpbusd integer dot products
+#if QKIT_ATTN_VNNI
+  // With one row (MHA) the f32 path's per-block scaling is as cheap and
+  // measured a little faster; from two rows on, each loaded key chunk
+  // feeds several integer dot products.
+  if constexpr (kT == KvType::Q8_0 && kR >= 2) int_dot = cpu::has_fast_path(cpu::kFastVnni);
+#endif
   float m[kR], l[kR], alpha[kR];
   for (size_t r = 0; r < kR; ++r) {
     const float* qr = job.q + i * job.q_stride + (hk * kR + r) * D;
-    for (size_t c = 0; c < D; ++c) qs[r * D + c] = qr[c] * job.scale;
+    if constexpr (kT == KvType::Q8_0) {
+      const size_t o = r * n_chunks;
+      QuantizeQueryQ8(qr, D, job.scale, qs + r * D, int_dot ? qq + o * 64 : nullptr, seed + o * 16, dq + o * 16);
+    } else {
+      for (size_t c = 0; c < D; ++c) qs[r * D + c] = qr[c] * job.scale;
+    }
     std::memset(acc + r * D, 0, D * sizeof(float));
     m[r] = -HUGE_VALF;
     l[r] = 0.0f;
   }
+  if constexpr (kT == KvType::Q8_0) std::memset(dvt, 0, D * sizeof(float));  // V scales past n stay 0
   const int64_t len = static_cast<int64_t>(job.k.length), pos = job.q_pos[i];
   int64_t hi = job.causal ? (pos + 1 < len ? pos + 1 : len) : len;
   int64_t lo = job.window ? pos - static_cast<int64_t>(job.window) + 1 : 0;
@@ -357,8 +439,16 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, float* scra
     const uint8_t* k0 = job.k.row(hk, static_cast<size_t>(j0));
     const uint8_t* v0 = job.v.row(hk, static_cast<size_t>(j0));
     size_t j = 0;
-    for (; j + 4 <= n; j += 4) ScoreKeys<kT, kR, 4>(d, qs, D, nv, k0 + j * kb, kb, sc + j, T);
-    for (; j < n; ++j) ScoreKeys<kT, kR, 1>(d, qs, D, nv, k0 + j * kb, kb, sc + j, T);
+#if QKIT_ATTN_VNNI
+    if (int_dot) {
+      attn_vnni::score_keys_q8<kR>(qq, seed, dq, n_chunks, nb % 2 == 1, k0, kb, n, sc, T);
+      j = n;
+    }
+#endif
+    if (j == 0) {
+      for (; j + 4 <= n; j += 4) ScoreKeys<kT, kR, 4>(d, qs, D, nv, k0 + j * kb, kb, sc + j, T);
+      for (; j < n; ++j) ScoreKeys<kT, kR, 1>(d, qs, D, nv, k0 + j * kb, kb, sc + j, T);
+    }
     for (size_t c = nv; c < D; ++c)
       for (j = 0; j < n; ++j) {
         const float x = RowValue<kT>(k0 + j * kb, c);
@@ -373,10 +463,31 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, float* scra
       l[r] = l[r] * alpha[r] + ExpShiftedRow(s, 1.0f, m_new, s, n);
       m[r] = m_new;
     }
+    if constexpr (kT == KvType::Q8_0 && kR >= 2) {
+      // The tile's V block scales (f16 bits copied, then converted a vector
+      // at a time), then weight x scale for every row and block.
+      auto* dv16 = reinterpret_cast<uint16_t*>(dvt + D);  // [nb][T], in the seed area's slack
+      for (j = 0; j < n; ++j)
+        for (size_t b = 0; b < nb; ++b) std::memcpy(dv16 + b * T + j, v0 + j * vb + b * sizeof(BlockQ8_0), 2);
+      for (size_t b = 0; b < nb; ++b) {
+#if QKIT_NATIVE_F16
+        const hn::Rebind<hwy::float16_t, decltype(d)> dh;
+        for (j = 0; j < n; j += N)
+          hn::StoreU(hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(dv16 + b * T + j))), d,
+                     dvt + b * T + j);
+#else
+        for (j = 0; j < n; ++j) dvt[b * T + j] = f16_to_f32(dv16[b * T + j]);
+#endif
+        for (size_t r = 0; r < kR; ++r)
+          for (j = 0; j < n; j += N)  // n rounded up to N <= T: entries past n are never read
+            hn::StoreU(hn::Mul(hn::LoadU(d, sc + r * T + j), hn::LoadU(d, dvt + b * T + j)), d,
+                       wt + (b * kR + r) * T + j);
+      }
+    }
     // acc = acc * alpha + P V, kC chunks of every row in registers at a time.
     for (size_t c = 0; c < nc;) {
       const size_t m = nc - c < kC ? nc - c : kC;
-      AccumulateChunksN<kT, kR, kC>(m, d, acc, D, c * N, alpha, sc, T, v0, vb, n);
+      AccumulateChunksN<kT, kR, kC>(m, d, acc, D, c * N, alpha, sc, T, v0, vb, n, wt);
       c += m;
     }
     for (size_t c = nv; c < D; ++c)
@@ -447,7 +558,11 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
   for (size_t r = 0; r < R; ++r) {
     const size_t i = q0 + r / g, h = hk * g + r % g;
     const float* qr = job.q + i * job.q_stride + h * D;
-    for (size_t c = 0; c < D; ++c) qs[r * D + c] = qr[c] * job.scale;
+    if (job.k.type == KvType::Q8_0) {
+      QuantizeQueryQ8(qr, D, job.scale, qs + r * D, nullptr, nullptr, nullptr);
+    } else {
+      for (size_t c = 0; c < D; ++c) qs[r * D + c] = qr[c] * job.scale;
+    }
     std::memset(acc + r * D, 0, D * sizeof(float));
     m[r] = -HUGE_VALF;
     l[r] = 0.0f;

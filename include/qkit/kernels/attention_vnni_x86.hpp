@@ -1,0 +1,134 @@
+// qkit/kernels/attention_vnni_x86.hpp — decode attention's K.q for a Q8_0
+// cache as integer dot products (AVX-512 VNNI vpdpbusd), the way the
+// reference engine's CPU flash attention takes K.q for a Q8_0 cache: the
+// query head is quantized to Q8_0 once per call (its vec_dot_type) and each
+// key row is an int8 dot product per block, scaled by d_k * d_q.
+//
+// Compiled once per translation unit with its own target attribute; the
+// AVX3 / AVX3_DL attention kernels call it when cpu::has_fast_path(kFastVnni).
+//
+// Why this shape:
+//  * vpdpbusd multiplies unsigned by signed bytes. The KEY is made unsigned
+//    (k ^ 0x80 = k + 128, one xor per loaded chunk, shared by every query
+//    head of the GQA group), so sum((k + 128) q) = sum(k q) + 128 sum(q);
+//    the 128 sum(q) of each lane's four bytes is a per-query constant,
+//    subtracted by starting each accumulator at its negation (the seed):
+//    no per-key correction at all.
+//  * One zmm holds two blocks (64 quants); the two blocks' 32 quants are
+//    2 bytes apart in the row, so two overlapping loads (+2 and +4) and a
+//    64-bit blend assemble them. Each lane's partial sum is converted to
+//    f32 and multiplied by the lane's d_k * d_q * scale, so block sums are
+//    exact integers and the only rounding is f32 accumulation.
+//  * d_k of the chunk's two blocks: one vpermw of the row's first 64 bytes
+//    spreads the two f16 scales over lanes 0-7 / 8-15, one vcvtph2ps.
+//  * Four keys at a time, reduced together by one transpose-add tree.
+#pragma once
+
+#include "qkit/kernels/vnni_x86.hpp"
+
+#ifdef QKIT_HAVE_VNNI_X86
+
+#include <cstddef>
+#include <cstdint>
+
+QKIT_INTRIN_WARNINGS_BEGIN
+
+namespace qkit::kernels::attn_vnni {
+
+// The query side of one head, prepared once per call (QuantizeQuery):
+// for each 64-quant chunk c (two blocks; a last odd block is padded with
+// zero quants): qq[c][64] the quants, seed[c][16] = -128 * (sum of lane's
+// 4 quants), dq[c][16] = d_q of the lane's block * scale (0 in padding).
+inline constexpr size_t kChunk = 64;
+
+// Horizontal sums of four vectors as {sum a, sum b, sum c, sum d}.
+QKIT_VNNI_TARGET inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));  // a b a b per 128 bits
+  const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+  const __m512 all = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
+                                   _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(all), _mm512_extractf32x8_ps(all, 1));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+// Chunk c of a key row (two blocks, 68 bytes from `pair`): the unsigned
+// quants and each lane's d_k. Loads stay inside the 68 bytes.
+QKIT_VNNI_TARGET inline void load_pair(const uint8_t* pair, __m512i& ku, __m512& dk) {
+  const __m512i a = _mm512_loadu_si512(pair + 2);  // block 0's quants in the low 32 bytes
+  const __m512i b = _mm512_loadu_si512(pair + 4);  // block 1's quants in the high 32 bytes
+  ku = _mm512_xor_si512(_mm512_mask_blend_epi64(0xF0, a, b), _mm512_set1_epi8(static_cast<char>(0x80)));
+  // f16 d of block 0 is word 0, of block 1 word 17 (byte 34).
+  const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                       17, 17, 17, 17, 17, 17, 17, 17, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i w = _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(pair));
+  dk = _mm512_cvtph_ps(_mm512_castsi512_si256(w));
+}
+
+// A last single block (head_dim % 64 == 32): quants in the low half, the
+// high half's products vanish against the zero-padded query.
+QKIT_VNNI_TARGET inline void load_single(const uint8_t* blk, __m512i& ku, __m512& dk) {
+  const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+  ku = _mm512_xor_si512(_mm512_zextsi256_si512(a), _mm512_set1_epi8(static_cast<char>(0x80)));
+  dk = _mm512_set1_ps(vnni::f16_scalar(blk));
+}
+
+// Scores of keys [0, n) (rows k0 + j * kb) for kR query heads:
+// sc[r * T + j] = scale * q~_r . K_j, q~ the Q8_0 query. n_pairs full
+// chunks, plus one single block when odd.
+template <size_t kR>
+QKIT_VNNI_TARGET inline void score_keys_q8(const int8_t* qq, const int32_t* seed, const float* dq, size_t n_chunks,
+                                           bool odd, const uint8_t* k0, size_t kb, size_t n, float* sc, size_t T) {
+  const size_t n_pairs = odd ? n_chunks - 1 : n_chunks;
+  size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    __m512 f[kR][4];
+    for (size_t r = 0; r < kR; ++r)
+      for (size_t k = 0; k < 4; ++k) f[r][k] = _mm512_setzero_ps();
+    for (size_t c = 0; c < n_chunks; ++c) {
+      for (size_t k = 0; k < 4; ++k) {
+        const uint8_t* p = k0 + (j + k) * kb + c * 68;
+        __m512i ku;
+        __m512 dk;
+        if (c < n_pairs) {
+          load_pair(p, ku, dk);
+        } else {
+          load_single(p, ku, dk);
+        }
+        for (size_t r = 0; r < kR; ++r) {
+          const size_t o = r * n_chunks + c;
+          const __m512i s = _mm512_dpbusd_epi32(_mm512_loadu_si512(seed + o * 16), ku,
+                                                _mm512_loadu_si512(qq + o * kChunk));
+          f[r][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dk, _mm512_loadu_ps(dq + o * 16)), f[r][k]);
+        }
+      }
+    }
+    for (size_t r = 0; r < kR; ++r) _mm_storeu_ps(sc + r * T + j, sum4(f[r][0], f[r][1], f[r][2], f[r][3]));
+  }
+  for (; j < n; ++j) {
+    __m512 f[kR];
+    for (size_t r = 0; r < kR; ++r) f[r] = _mm512_setzero_ps();
+    for (size_t c = 0; c < n_chunks; ++c) {
+      const uint8_t* p = k0 + j * kb + c * 68;
+      __m512i ku;
+      __m512 dk;
+      if (c < n_pairs) {
+        load_pair(p, ku, dk);
+      } else {
+        load_single(p, ku, dk);
+      }
+      for (size_t r = 0; r < kR; ++r) {
+        const size_t o = r * n_chunks + c;
+        const __m512i s =
+            _mm512_dpbusd_epi32(_mm512_loadu_si512(seed + o * 16), ku, _mm512_loadu_si512(qq + o * kChunk));
+        f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dk, _mm512_loadu_ps(dq + o * 16)), f[r]);
+      }
+    }
+    for (size_t r = 0; r < kR; ++r) sc[r * T + j] = _mm512_reduce_add_ps(f[r]);
+  }
+}
+
+}  // namespace qkit::kernels::attn_vnni
+
+QKIT_INTRIN_WARNINGS_END
+
+#endif  // QKIT_HAVE_VNNI_X86
