@@ -92,6 +92,7 @@ struct KPanel {
   static constexpr size_t kScOff = kMinOff + (K::kMinPairs != 0 ? 512 : 0);
   static constexpr size_t kQOff = kScOff + (K::kSubScale ? 512 : 0);
   static constexpr size_t kBlock = kQOff + 4096;  // one super-block of 16 rows
+  static constexpr int kCols = 8;                  // columns per tile
 
   const MatmulArgs& a;
   int64_t nb;

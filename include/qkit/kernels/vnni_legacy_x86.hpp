@@ -408,6 +408,7 @@ QKIT_VNNI_TARGET inline void panel_tile(const MatmulArgs& a, const uint8_t* pane
 // The panel kernel of panel_rows (vnni_panel_x86.hpp).
 template <Format F>
 struct LegacyPanel {
+  static constexpr int kCols = 4;
   const MatmulArgs& a;
   int64_t nb;
   size_t panel_bytes() const { return static_cast<size_t>(nb) * kPanelBlock; }

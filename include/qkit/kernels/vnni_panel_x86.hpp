@@ -75,12 +75,13 @@ struct PanelTranspose {
 };
 
 // Rows [r0, r1) x columns [c0, c1) by a panel kernel P:
+//   P::kCols                               columns per tile
 //   P::panel_bytes()                       bytes of one 16-row panel
 //   P::build(p, valid, panel)              decode rows [p, p + 16) (rows
 //                                          past `valid` repeat a valid one)
 //   P::template tile<NC>(panel, p, valid, c)  y rows [p, p + valid) of
 //                                          columns [c, c + NC)
-// Columns in tiles of 4, the rest one by one: each column runs the same
+// Columns in tiles of P::kCols, the rest one by one: each column runs the same
 // instruction sequence whatever its tile, so the split of N or rows never
 // changes a result.
 template <class P>
@@ -92,7 +93,7 @@ QKIT_VNNI_TARGET inline void panel_rows(const P& k, int64_t r0, int64_t r1, int6
     const int valid = static_cast<int>(r1 - p < 16 ? r1 - p : 16);
     k.build(p, valid, panel);
     int64_t c = c0;
-    for (; c + 4 <= c1; c += 4) k.template tile<4>(panel, p, valid, c);
+    for (; c + P::kCols <= c1; c += P::kCols) k.template tile<P::kCols>(panel, p, valid, c);
     for (; c < c1; ++c) k.template tile<1>(panel, p, valid, c);
   }
 }
