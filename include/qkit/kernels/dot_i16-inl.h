@@ -2,7 +2,7 @@
 // without an int8 dot-product instruction (AVX2, SSE4, AVX3 without VNNI,
 // NEON without dotprod, SVE without sdot), written once with Highway:
 //   gemv_<w>_q8_0 / gemm_<w>_q8_0_1x4   w = q8_0, q4_0, iq4_nl (x Q8_0)
-//   gemv_<w>_q8_K / gemm_<w>_q8_K_1x4   w = q4_K, q6_K (x Q8_K)
+//   gemv_<w>_q8_K / gemm_<w>_q8_K_2x4   w = q4_K, q6_K (x Q8_K)
 //
 // Scheme: per call the activation quants are widened to int16 once; per
 // weight row (and chunk of up to 64 columns) the row is decoded once into
@@ -13,8 +13,9 @@
 //   scaled products is one run of widening multiply-adds (int16 pairs into
 //   int32 lanes, ReorderWidenMulAccumulate; at most 256 * 4096 * 127 < 2^31,
 //   exact). Q4_K's mins enter through the activation's 16-value bsums.
-// Then a 1-row x 4-column register tile: each weight vector is loaded once
-// and multiplied into four columns; per block (32 values, or 256 for the
+// Then register tiles of 1 (legacy formats) or 2 (K-quants) rows x 4
+// columns: each weight vector is loaded once and multiplied into four
+// columns; per block (32 values, or 256 for the
 // K-quants) the int32 lanes are converted and scaled by d_w * d_x into f32
 // lanes, summed once per output, as the reference's SIMD paths do.
 // Every (row, column) runs the same operations in the same order whatever
@@ -253,12 +254,18 @@ inline float* TileScales(RowBuf& rb, int64_t nb, const float* xd, size_t xd_stri
   return sc;
 }
 
-// Outputs of one decoded row against kC columns (x16: widened quants of
+// Outputs of kR decoded rows against kC columns (x16: widened quants of
 // the first column, stride k; xd / bsums: the first column's, strides).
-template <Format F, int kC>
-inline void DotTile(RowBuf& rb, int64_t nb, const int16_t* HWY_RESTRICT x16, size_t k, const float* xd,
-                    size_t xd_stride, const int16_t* bsums, size_t bs_stride, float* out) {
-  const float* HWY_RESTRICT sc = TileScales<F, kC>(rb, nb, xd, xd_stride);
+// Each weight vector feeds kC columns and, at kR = 2, each activation
+// vector two rows, halving the activation reads from L2 (a gain for the
+// K-quants, whose int32 sums span 256 values; the legacy formats' per-block
+// f32 updates then run out of registers, so they stay at one row). Every
+// output runs the same operations in the same order whatever kR and kC.
+template <Format F, int kR, int kC>
+inline void DotTile(RowBuf* const rbs[], int64_t nb, const int16_t* HWY_RESTRICT x16, size_t k, const float* xd,
+                    size_t xd_stride, const int16_t* bsums, size_t bs_stride, float out[][4]) {
+  const float* sc[kR];
+  for (int r = 0; r < kR; ++r) sc[r] = TileScales<F, kC>(*rbs[r], nb, xd, xd_stride);
   const D16 d16;
   const hn::Repartition<int32_t, D16> d32;
   const hn::Rebind<float, decltype(d32)> df;
@@ -266,32 +273,57 @@ inline void DotTile(RowBuf& rb, int64_t nb, const int16_t* HWY_RESTRICT x16, siz
   constexpr int64_t kB = kBlock<F>;
   using VF = hn::Vec<decltype(df)>;
   using VI = hn::Vec<decltype(d32)>;
-  VF acc[kC];
-  for (int j = 0; j < kC; ++j) acc[j] = hn::Zero(df);
-  const int16_t* HWY_RESTRICT wq = rb.q.data();
+  VF acc[kR][kC];
+  const int16_t* HWY_RESTRICT wq[kR];
+  for (int r = 0; r < kR; ++r) {
+    wq[r] = rbs[r]->q.data();
+    for (int j = 0; j < kC; ++j) acc[r][j] = hn::Zero(df);
+  }
   for (int64_t b = 0; b < nb; ++b) {
-    VI s0[kC], s1[kC];
-    for (int j = 0; j < kC; ++j) s0[j] = s1[j] = hn::Zero(d32);
+    VI s0[kR][kC], s1[kR][kC];
+    for (int r = 0; r < kR; ++r)
+      for (int j = 0; j < kC; ++j) s0[r][j] = s1[r][j] = hn::Zero(d32);
     const size_t o = static_cast<size_t>(b * kB);
     for (size_t i = 0; i < static_cast<size_t>(kB); i += n16) {
-      const auto w = hn::Load(d16, wq + o + i);
-      for (int j = 0; j < kC; ++j)
-        s0[j] = hn::ReorderWidenMulAccumulate(d32, w, hn::Load(d16, x16 + j * k + o + i), s0[j], s1[j]);
+      hn::Vec<D16> w[kR];
+      for (int r = 0; r < kR; ++r) w[r] = hn::Load(d16, wq[r] + o + i);
+      for (int j = 0; j < kC; ++j) {
+        const auto xv = hn::Load(d16, x16 + j * k + o + i);
+        for (int r = 0; r < kR; ++r) s0[r][j] = hn::ReorderWidenMulAccumulate(d32, w[r], xv, s0[r][j], s1[r][j]);
+      }
     }
-    for (int j = 0; j < kC; ++j)
-      acc[j] = hn::MulAdd(hn::ConvertTo(df, hn::Add(s0[j], s1[j])), hn::Set(df, sc[j * nb + b]), acc[j]);
+    for (int r = 0; r < kR; ++r)
+      for (int j = 0; j < kC; ++j)
+        acc[r][j] =
+            hn::MulAdd(hn::ConvertTo(df, hn::Add(s0[r][j], s1[r][j])), hn::Set(df, sc[r][j * nb + b]), acc[r][j]);
     if constexpr (F == Format::Q4_K) {
       // -dmin * dx * sum_t m_t * bsum_t
-      const int16_t* m = rb.m.data() + b * 16;
-      for (int j = 0; j < kC; ++j) {
-        VI t0 = hn::Zero(d32), t1 = hn::Zero(d32);
-        const int16_t* bs = bsums + j * bs_stride + static_cast<size_t>(b) * 16;
-        for (size_t i = 0; i < 16; i += n16) t0 = hn::ReorderWidenMulAccumulate(d32, hn::Load(d16, m + i), hn::LoadU(d16, bs + i), t0, t1);
-        acc[j] = hn::MulAdd(hn::ConvertTo(df, hn::Add(t0, t1)), hn::Set(df, sc[(kC + j) * nb + b]), acc[j]);
+      for (int r = 0; r < kR; ++r) {
+        const int16_t* m = rbs[r]->m.data() + b * 16;
+        for (int j = 0; j < kC; ++j) {
+          VI t0 = hn::Zero(d32), t1 = hn::Zero(d32);
+          const int16_t* bs = bsums + j * bs_stride + static_cast<size_t>(b) * 16;
+          for (size_t i = 0; i < 16; i += n16)
+            t0 = hn::ReorderWidenMulAccumulate(d32, hn::Load(d16, m + i), hn::LoadU(d16, bs + i), t0, t1);
+          acc[r][j] =
+              hn::MulAdd(hn::ConvertTo(df, hn::Add(t0, t1)), hn::Set(df, sc[r][(kC + j) * nb + b]), acc[r][j]);
+        }
       }
     }
   }
-  for (int j = 0; j < kC; ++j) out[j] = hn::GetLane(hn::SumOfLanes(df, acc[j]));
+  for (int r = 0; r < kR; ++r)
+    for (int j = 0; j < kC; ++j) out[r][j] = hn::GetLane(hn::SumOfLanes(df, acc[r][j]));
+}
+
+template <Format F, int kR>
+inline void DotTileN(int nc, RowBuf* const rbs[], int64_t nb, const int16_t* x16, size_t k, const float* xd,
+                     size_t xd_stride, const int16_t* bsums, size_t bs_stride, float out[][4]) {
+  switch (nc) {
+    case 4: DotTile<F, kR, 4>(rbs, nb, x16, k, xd, xd_stride, bsums, bs_stride, out); break;
+    case 3: DotTile<F, kR, 3>(rbs, nb, x16, k, xd, xd_stride, bsums, bs_stride, out); break;
+    case 2: DotTile<F, kR, 2>(rbs, nb, x16, k, xd, xd_stride, bsums, bs_stride, out); break;
+    default: DotTile<F, kR, 1>(rbs, nb, x16, k, xd, xd_stride, bsums, bs_stride, out); break;
+  }
 }
 
 // Rows [r0, r1) x columns [c0, c1) of format F, weights as GGUF rows.
@@ -299,6 +331,7 @@ template <Format F>
 inline void Rows(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   constexpr int64_t kChunk = 64;  // columns whose int16 quants stay in L2
   constexpr int kC = 4;
+  constexpr int kR = kKQuant<F> ? 2 : 1;
   const QuantAct& x = *a.act;
   const int64_t nb = a.cols / kBlock<F>;
   const size_t k = static_cast<size_t>(a.cols);
@@ -317,25 +350,27 @@ inline void Rows(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_
   }
 #endif
   thread_local AlignedBuffer<int16_t> xbuf;
-  thread_local RowBuf rb;
-  float out[kC];
+  thread_local RowBuf rb[2];
+  RowBuf* const pair[2] = {&rb[0], &rb[1]};
+  float out[2][4];
   for (int64_t cc0 = c0; cc0 < c1; cc0 += kChunk) {
     const int64_t cc1 = cc0 + kChunk < c1 ? cc0 + kChunk : c1;
     const int16_t* x16 = WidenAct(x, cc0, cc1, xbuf);
-    for (int64_t r = r0; r < r1; ++r) {
-      DecodeRow<F>(a.w + static_cast<size_t>(r) * a.row_stride, nb, rb);
+    for (int64_t r = r0; r < r1; r += kR) {
+      const int nr = r + 1 < r1 ? kR : 1;
+      for (int i = 0; i < nr; ++i) DecodeRow<F>(a.w + static_cast<size_t>(r + i) * a.row_stride, nb, rb[i]);
       for (int64_t c = cc0; c < cc1; c += kC) {
         const int nc = static_cast<int>(cc1 - c < kC ? cc1 - c : kC);
         const int16_t* xc = x16 + static_cast<size_t>(c - cc0) * k;
         const float* xd = x.d + static_cast<size_t>(c) * x.blk_stride;
         const int16_t* bs = kKQuant<F> ? x.bsums + static_cast<size_t>(c) * x.bsum_stride : nullptr;
-        switch (nc) {
-          case 4: DotTile<F, 4>(rb, nb, xc, k, xd, x.blk_stride, bs, x.bsum_stride, out); break;
-          case 3: DotTile<F, 3>(rb, nb, xc, k, xd, x.blk_stride, bs, x.bsum_stride, out); break;
-          case 2: DotTile<F, 2>(rb, nb, xc, k, xd, x.blk_stride, bs, x.bsum_stride, out); break;
-          default: DotTile<F, 1>(rb, nb, xc, k, xd, x.blk_stride, bs, x.bsum_stride, out); break;
+        if (kR == 2 && nr == 2) {
+          DotTileN<F, kR>(nc, pair, nb, xc, k, xd, x.blk_stride, bs, x.bsum_stride, out);
+        } else {
+          DotTileN<F, 1>(nc, pair, nb, xc, k, xd, x.blk_stride, bs, x.bsum_stride, out);
         }
-        for (int j = 0; j < nc; ++j) a.y[static_cast<size_t>(c + j) * a.ldy + r] = out[j];
+        for (int i = 0; i < nr; ++i)
+          for (int j = 0; j < nc; ++j) a.y[static_cast<size_t>(c + j) * a.ldy + r + i] = out[i][j];
       }
     }
   }
