@@ -1,11 +1,17 @@
 // qkit/kernels/dot_q8_0-inl.h — the integer matmul kernels of every target
 // without the AVX-512 VNNI ones, and the routing to them:
-//   Q8_0 / Q4_0 x Q8_0, portable: gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x1 and
-//     the Q4_0 pair. Per block the exact integer dot of 32 int8 pairs (int16
-//     products summed pairwise into int32 lanes, Highway's
-//     ReorderWidenMulAccumulate) is converted to f32 and scaled by
-//     d_w * d_x lane by lane, as the reference's SIMD paths do; the lanes are
-//     summed once per output.
+//   Targets without an int8 dot instruction (AVX2, SSE4, AVX3 without
+//     VNNI, NEON without dotprod): Q8_0 / Q4_0 / IQ4_NL x Q8_0 and Q4_K /
+//     Q6_K x Q8_K in dot_i16-inl.h (gemv_<w>_q8_0 / gemm_<w>_q8_0_1x4,
+//     gemv_<w>_q8_K / gemm_<w>_q8_K_2x4: Highway int16 widening
+//     multiply-add on rows decoded once per call; on AVX2 / AVX3 the GEMV
+//     is raw vpmaddubsw code, dot_avx2-inl.h).
+//   Q8_0 / Q4_0 x Q8_0 on SVE without sdot and SCALAR: gemv_q8_0_q8_0 /
+//     gemm_q8_0_q8_0_1x1 and the Q4_0 pair. Per block the exact integer dot
+//     of 32 int8 pairs (int16 products summed pairwise into int32 lanes,
+//     Highway's ReorderWidenMulAccumulate) is converted to f32 and scaled
+//     by d_w * d_x lane by lane, as the reference's SIMD paths do; the lanes
+//     are summed once per output.
 //   Arm, "+dotprod": sdot replaces the widening multiply (neon_dot.hpp), and
 //     Q4_K / Q6_K x Q8_K get integer kernels instead of the f32 path
 //     (neon_k_arm.hpp: gemv_q4_K_q8_K / gemm_q4_K_q8_K_1x8, Q6_K alike).

@@ -16,10 +16,16 @@
 //                                            q8_0, q4_0, iq4_nl repacked (vnni_repack_x86.hpp)
 //     gemv_<w>_q8_K_r16, gemm_<w>_q8_K_16x4_r16
 //                                            q4_K, q6_K repacked (vnni_repack_k_x86.hpp)
-//   every other target: gemv_q8_0_q8_0 / gemm_q8_0_q8_0_1x1 and the q4_0
-//     pair (dot_q8_0-inl.h: Highway widening multiply; "+dotprod": Arm sdot;
-//     SVE svdot (sve_dot_arm.hpp); "+i8mm": gemm_q8_0_q8_0_4x4 /
-//     gemm_q4_0_q8_0_4x4, Arm smmla, N >= 2)
+//   every other target (routing in dot_q8_0-inl.h):
+//     gemv_<w>_q8_0 / gemm_<w>_q8_0_1x4      q8_0, q4_0, iq4_nl rows, and
+//     gemv_<w>_q8_K / gemm_<w>_q8_K_2x4      q4_K, q6_K rows, without a dot
+//       instruction (AVX2, SSE4, AVX3 without vnni, NEON without dotprod):
+//       Highway int16 widening multiply-add (dot_i16-inl.h); the GEMV on
+//       AVX2 / AVX3 is raw vpmaddubsw code (dot_avx2-inl.h)
+//     q8_0 / q4_0 with "+dotprod": Arm sdot (neon_dot.hpp); SVE svdot
+//       (sve_dot_arm.hpp; SVE without sdot: gemv_q8_0_q8_0 /
+//       gemm_q8_0_q8_0_1x1, Highway, plain per block); "+i8mm":
+//       gemm_q8_0_q8_0_4x4 / gemm_q4_0_q8_0_4x4, Arm smmla, N >= 2
 //   Arm "+dotprod": gemv_q4_K_q8_K / gemm_q4_K_q8_K_1x8 and the q6_K pair
 //     (neon_k_arm.hpp, sdot), rows or interleaved groups unpacked
 //   F32 / F16 / BF16: gemv_<w>_f32, gemm_<w>_f32_4x6 (float_matmul-inl.h;
@@ -74,7 +80,7 @@ inline bool UsesIntKernel() {
   if constexpr (kHasVnniKernel<F>) {
     if (cpu::has_fast_path(cpu::kFastVnni)) return true;
   }
-  return HasIntKernel<F>();  // dot_q8_0-inl.h: Q8_0/Q4_0 everywhere, Arm K-quants with sdot
+  return HasIntKernel<F>();  // dot_q8_0-inl.h: Q8_0/Q4_0 everywhere; IQ4_NL, Q4_K, Q6_K but on SCALAR/SVE-without-sdot
 }
 
 template <Format F>
