@@ -248,6 +248,7 @@ QKIT_VNNI_TARGET inline void tq1_gemv(const MatmulArgs& a, int64_t r0, int64_t r
   for (int64_t c = c0; c < c1; ++c) {
     tq1_gemv_act(*a.act, c, nb, xp_buf.data(), seed_buf.data());
     int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) tq1_gemv_tile<4>(a, r, c, xp_buf.data(), seed_buf.data());
     for (; r + 2 <= r1; r += 2) tq1_gemv_tile<2>(a, r, c, xp_buf.data(), seed_buf.data());
     if (r < r1) tq1_gemv_tile<1>(a, r, c, xp_buf.data(), seed_buf.data());
   }
