@@ -188,11 +188,9 @@ inline void RowsQ8(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int6
       } else
 #endif
       {
-#if defined(QKIT_HAVE_I16_DOT)
-        v = 0.0f;  // not reached: i16::Rows above
-#elif HWY_TARGET != HWY_SCALAR
+#if HWY_TARGET != HWY_SCALAR && !defined(QKIT_HAVE_I16_DOT)
         v = DotRowQ8Portable<kQ4>(wr, nb, xq, xd);
-#else
+#else  // SCALAR (with the int16 kernels: not reached, i16::Rows above)
         v = DotRowQ8Scalar<kQ4>(wr, nb, xq, xd);
 #endif
       }
