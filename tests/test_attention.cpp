@@ -323,6 +323,42 @@ TEST_CASE("attention gives the same bits with and without a thread pool", "[atte
   REQUIRE(a == b);
 }
 
+TEST_CASE("decode over a long cache: key splits merge to the oracle, same bits for any thread count", "[attention]") {
+  // 5000 keys: the decode splits each head's keys into ranges (4 of 1280)
+  // that the threads share; the merged result must match the naive oracle
+  // and be bit-identical with 1, 2 and 3 threads. A sliding window leaves
+  // whole ranges without a visible key.
+  const size_t D = 128, n_head_kv = 2, ratio = 3, n_head = n_head_kv * ratio, n_kv = 5000;
+  for (KvType t : {KvType::F32, KvType::F16, KvType::Q8_0})
+    for (size_t window : {size_t{0}, size_t{700}}) {
+      KvCache cache({1, n_head_kv, D, n_kv, t});
+      const auto k = random_floats(n_kv * n_head_kv * D, -1, 1, 31), v = random_floats(n_kv * n_head_kv * D, -1, 1, 32);
+      cache.append(0, k.data(), v.data(), n_kv);
+      const auto q = random_floats(n_head * D, -3, 3, 33);
+      const std::vector<int32_t> pos = {static_cast<int32_t>(n_kv - 1)};
+      const auto ref = naive_attention(q, cache.keys(0), cache.values(0), 1, n_head, pos, window, true);
+      AttentionParams p;
+      p.n_q = 1;
+      p.n_head = n_head;
+      p.head_dim = D;
+      p.window = window;
+      std::vector<float> a(n_head * D), b(a.size()), c(a.size());
+      ThreadPool pool2(2), pool3(3);
+      for_each_target([&](int64_t) {
+        INFO("cache " << kv_type_name(t) << " window " << window);
+        attention(q.data(), cache.keys(0), cache.values(0), a.data(), p);
+        attention(q.data(), cache.keys(0), cache.values(0), b.data(), p, &pool2);
+        attention(q.data(), cache.keys(0), cache.values(0), c.data(), p, &pool3);
+        REQUIRE(a == b);
+        REQUIRE(a == c);
+        double worst = 0;
+        for (size_t x = 0; x < a.size(); ++x) worst = std::max(worst, std::fabs(a[x] - ref[x]));
+        INFO("max abs error " << worst);
+        REQUIRE(worst < 2e-5);
+      });
+    }
+}
+
 TEST_CASE("KV cache: capacity, lengths per layer, views, full-context error", "[attention][kv_cache]") {
   KvCache cache({2, 2, 64, 10, KvType::Q8_0});
   REQUIRE(cache.capacity() == 10);

@@ -387,7 +387,7 @@ HWY_INLINE void AccumulateChunksN(size_t m, D d, float* HWY_RESTRICT acc, size_t
 // VNNI layout and the tile's weight table: (kR + 2) * D + 48 * kR * n_chunks
 // more (< 2 * kAttnKvTile * D, the tiled path's K/V buffers it reuses).
 template <KvType kT, size_t kR>
-inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, float* scratch) {
+inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t split, float* scratch) {
   const hn::CappedTag<float, 16> d;
   const size_t N = hn::Lanes(d), D = job.head_dim, nv = D / N * N, nc = D / N;
   constexpr size_t T = kAttnKvTile;
@@ -429,6 +429,11 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, float* scra
   int64_t hi = job.causal ? (pos + 1 < len ? pos + 1 : len) : len;
   int64_t lo = job.window ? pos - static_cast<int64_t>(job.window) + 1 : 0;
   if (lo < 0) lo = 0;
+  if (job.n_splits > 1) {  // this task's key range only
+    const int64_t s0 = static_cast<int64_t>(split * job.split_keys), s1 = s0 + static_cast<int64_t>(job.split_keys);
+    lo = lo > s0 ? lo : s0;
+    hi = hi < s1 ? hi : s1;
+  }
   const size_t kb = job.k.row_bytes, vb = job.v.row_bytes;
   for (int64_t j0 = lo; j0 < hi; j0 += static_cast<int64_t>(T)) {
     const size_t n = static_cast<size_t>(hi - j0 < static_cast<int64_t>(T) ? hi - j0 : static_cast<int64_t>(T));
@@ -497,20 +502,16 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, float* scra
         acc[r * D + c] = a;
       }
   }
-  for (size_t r = 0; r < kR; ++r) {
-    float* o = job.out + i * job.out_stride + (hk * kR + r) * D;
-    const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;  // no visible key: zeros
-    for (size_t c = 0; c < D; ++c) o[c] = acc[r * D + c] * inv;
-  }
+  for (size_t r = 0; r < kR; ++r) FinishRow(job, i, hk * kR + r, split, acc + r * D, m[r], l[r]);
 }
 
 template <KvType kT>
-inline void DecodeTaskRows(const AttentionJob& job, size_t hk, size_t i, size_t g, float* scratch) {
+inline void DecodeTaskRows(const AttentionJob& job, size_t hk, size_t i, size_t split, size_t g, float* scratch) {
   switch (g) {
-    case 1: return DecodeTask<kT, 1>(job, hk, i, scratch);
-    case 2: return DecodeTask<kT, 2>(job, hk, i, scratch);
-    case 3: return DecodeTask<kT, 3>(job, hk, i, scratch);
-    default: return DecodeTask<kT, 4>(job, hk, i, scratch);
+    case 1: return DecodeTask<kT, 1>(job, hk, i, split, scratch);
+    case 2: return DecodeTask<kT, 2>(job, hk, i, split, scratch);
+    case 3: return DecodeTask<kT, 3>(job, hk, i, split, scratch);
+    default: return DecodeTask<kT, 4>(job, hk, i, split, scratch);
   }
 }
 #endif  // HWY_TARGET != HWY_SCALAR && !HWY_HAVE_SCALABLE
@@ -522,6 +523,8 @@ struct AttnScratch {
 inline void AttentionTask(const AttentionJob& job, size_t task) {
   const size_t D = job.head_dim;
   const size_t g = job.n_head / job.k.n_head_kv;
+  const size_t split = task / (job.k.n_head_kv * job.n_q_tiles);  // split-major: see AttentionJob
+  task %= job.k.n_head_kv * job.n_q_tiles;
   const size_t hk = task / job.n_q_tiles;
   const size_t q0 = (task % job.n_q_tiles) * job.q_tile;
   const size_t q1 = q0 + job.q_tile < job.n_q ? q0 + job.q_tile : job.n_q;
@@ -539,9 +542,9 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
   // Several (prompt): each tile converted once into f32 and reused below.
   if (q1 - q0 == 1 && g <= 4 && DecodePathOk(job.k.type)) {
     switch (job.k.type) {
-      case KvType::F32: return DecodeTaskRows<KvType::F32>(job, hk, q0, g, scratch.buf.data());
-      case KvType::F16: return DecodeTaskRows<KvType::F16>(job, hk, q0, g, scratch.buf.data());
-      case KvType::Q8_0: return DecodeTaskRows<KvType::Q8_0>(job, hk, q0, g, scratch.buf.data());
+      case KvType::F32: return DecodeTaskRows<KvType::F32>(job, hk, q0, split, g, scratch.buf.data());
+      case KvType::F16: return DecodeTaskRows<KvType::F16>(job, hk, q0, split, g, scratch.buf.data());
+      case KvType::Q8_0: return DecodeTaskRows<KvType::Q8_0>(job, hk, q0, split, g, scratch.buf.data());
     }
   }
 #endif
@@ -571,6 +574,11 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
     if (hi > static_cast<int64_t>(len)) hi = static_cast<int64_t>(len);
     int64_t lo = job.window ? pos - static_cast<int64_t>(job.window) + 1 : 0;
     if (lo < 0) lo = 0;
+    if (job.n_splits > 1) {  // this task's key range only
+      const int64_t s0 = static_cast<int64_t>(split * job.split_keys), s1 = s0 + static_cast<int64_t>(job.split_keys);
+      lo = lo > s0 ? lo : s0;
+      hi = hi < s1 ? hi : s1;
+    }
     if (hi < lo) hi = lo;
     lo_hi[2 * r] = static_cast<float>(lo);  // exact: positions < 2^24
     lo_hi[2 * r + 1] = static_cast<float>(hi);
@@ -610,14 +618,7 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
     }
   }
 
-  for (size_t r = 0; r < R; ++r) {
-    const size_t i = q0 + r / g, h = hk * g + r % g;
-    float* o = job.out + i * job.out_stride + h * D;
-    // l[r] >= 1 for a row that saw a key (its max contributes e^0); a row
-    // that sees nothing (a negative position) outputs zeros, not NaN.
-    const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
-    for (size_t c = 0; c < D; ++c) o[c] = acc[r * D + c] * inv;
-  }
+  for (size_t r = 0; r < R; ++r) FinishRow(job, q0 + r / g, hk * g + r % g, split, acc + r * D, m[r], l[r]);
 }
 
 }  // namespace qkit::kernels::HWY_NAMESPACE

@@ -15,9 +15,12 @@
 // naming both shapes); the kernel trusts them.
 //
 // Threads: tasks are (KV head, query tile) pairs, split statically over
-// the pool, so results do not depend on the thread count.
+// the pool, so results do not depend on the thread count. One query over
+// >= 2048 keys also splits each head's keys into ranges (flash-decoding,
+// merged in a fixed order; the ranges depend on the length only).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +47,36 @@ struct AttentionParams {
   bool causal = true;
   size_t window = 0;  // sliding window in positions; 0: none
 };
+
+namespace detail {
+inline constexpr size_t kSplitMin = 1024;  // keys per split at least
+inline constexpr size_t kMaxSplits = 16;
+}  // namespace detail
+
+// Out of the splits' partial states (AttentionJob): per query head, the
+// largest running max m, then sum_s e^(m_s - m) acc_s / sum_s e^(m_s - m) l_s,
+// splits in order. A split that saw no key (m = -inf) adds nothing.
+inline void merge_splits(const kernels::AttentionJob& job) {
+  const size_t D = job.head_dim, S = job.n_splits;
+  for (size_t h = 0; h < job.n_head; ++h) {
+    const float* ph = job.partial + h * S * (D + 2);
+    float m = -HUGE_VALF;
+    for (size_t s = 0; s < S; ++s) m = std::max(m, ph[s * (D + 2) + D]);
+    float* o = job.out + h * D;
+    for (size_t c = 0; c < D; ++c) o[c] = 0.0f;
+    if (m == -HUGE_VALF) continue;  // no visible key: zeros
+    float l = 0.0f;
+    for (size_t s = 0; s < S; ++s) {
+      const float* ps = ph + s * (D + 2);
+      if (ps[D] == -HUGE_VALF) continue;
+      const float w = std::exp(ps[D] - m);
+      l += w * ps[D + 1];
+      for (size_t c = 0; c < D; ++c) o[c] += w * ps[c];
+    }
+    const float inv = 1.0f / l;
+    for (size_t c = 0; c < D; ++c) o[c] *= inv;
+  }
+}
 
 inline void attention(const float* q, const KvView& k, const KvView& v, float* out, const AttentionParams& p,
                       ThreadPool* pool = nullptr) {
@@ -90,7 +123,21 @@ inline void attention(const float* q, const KvView& k, const KvView& v, float* o
   const size_t g = p.n_head / k.n_head_kv;
   job.q_tile = g >= 32 ? 1 : 32 / g;
   job.n_q_tiles = (p.n_q + job.q_tile - 1) / job.q_tile;
-  const size_t n_tasks = k.n_head_kv * job.n_q_tiles;
+  // Decode over a long cache: each head's keys in up to kMaxSplits ranges
+  // of >= kSplitMin keys (flash-decoding), chosen from the length alone so
+  // the bits do not depend on the thread count. Threads then share every
+  // head, whatever n_head_kv is, and each streams its own part of the
+  // cache.
+  static thread_local std::vector<float> partial;
+  if (p.n_q == 1 && k.length >= 2 * detail::kSplitMin) {
+    job.n_splits = std::min(detail::kMaxSplits, k.length / detail::kSplitMin);
+    const size_t T = kernels::kAttnKvTile;
+    job.split_keys = ((k.length + job.n_splits - 1) / job.n_splits + T - 1) / T * T;
+    job.n_splits = (k.length + job.split_keys - 1) / job.split_keys;
+    partial.resize(p.n_head * job.n_splits * (p.head_dim + 2));
+    job.partial = partial.data();
+  }
+  const size_t n_tasks = k.n_head_kv * job.n_q_tiles * job.n_splits;
   const auto fn = QKIT_DISPATCH(attention_task);
   if (pool && n_tasks > 1) {
     pool->parallel_for(0, static_cast<int64_t>(n_tasks), 1, [&](int64_t lo, int64_t hi) {
@@ -99,6 +146,7 @@ inline void attention(const float* q, const KvView& k, const KvView& v, float* o
   } else {
     for (size_t t = 0; t < n_tasks; ++t) fn(job, t);
   }
+  if (job.n_splits > 1) merge_splits(job);
 }
 
 }  // namespace qkit
