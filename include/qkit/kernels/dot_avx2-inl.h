@@ -69,7 +69,24 @@ inline float GemvLegacy(const uint8_t* HWY_RESTRICT wr, int64_t nb, const int8_t
   for (int64_t b0 = 0; b0 < nb; b0 += 8) {
     const int n = static_cast<int>(nb - b0 < 8 ? nb - b0 : 8);
     const uint8_t* blk0 = wr + static_cast<size_t>(b0) * kBytes;
-    for (int i = 0; i < n; ++i) std::memcpy(dh + i, blk0 + static_cast<size_t>(i) * kBytes, 2);
+    __m128i hv;
+    if (n == 8) {  // in registers: 8 narrow stores then one wide load would miss store forwarding
+      auto ld = [&](int i) {
+        int16_t v;
+        std::memcpy(&v, blk0 + static_cast<size_t>(i) * kBytes, 2);
+        return v;
+      };
+      hv = _mm_set_epi16(ld(7), ld(6), ld(5), ld(4), ld(3), ld(2), ld(1), ld(0));
+    } else {
+      for (int i = 0; i < 8; ++i) {
+        if (i < n) {
+          std::memcpy(dh + i, blk0 + static_cast<size_t>(i) * kBytes, 2);
+        } else {
+          dh[i] = 0;
+        }
+      }
+      hv = _mm_load_si128(reinterpret_cast<const __m128i*>(dh));
+    }
     __m256 xdv;
     __m256i xsv = _mm256_setzero_si256();
     if (n == 8) {
@@ -79,12 +96,11 @@ inline float GemvLegacy(const uint8_t* HWY_RESTRICT wr, int64_t nb, const int8_t
       for (int i = 0; i < 8; ++i) {
         dx[i] = i < n ? xd[b0 + i] : 0.0f;
         sx[i] = i < n && F == Format::Q4_0 ? xs[b0 + i] : 0;
-        if (i >= n) dh[i] = 0;
       }
       xdv = _mm256_load_ps(dx);
       xsv = _mm256_load_si256(reinterpret_cast<const __m256i*>(sx));
     }
-    const __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dh))), xdv);
+    const __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(hv), xdv);
     _mm256_store_ps(sc, s);
     if constexpr (F == Format::Q4_0) corr = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(xsv), corr);
     for (int i = 0; i < n; ++i) {
