@@ -193,10 +193,8 @@ inline void tq1_gemv_act(const QuantAct& x, int64_t c, int64_t nb, int8_t* xp, i
   }
 }
 
-// kR rows from r against one rearranged column: the rows share each
-// activation load (two rows measured ~20% faster than one). Each row's
-// own sequence does not depend on its partner, so pairing never changes
-// a bit.
+// kR rows from r against one rearranged column (each row's sequence is
+// the same whatever kR).
 template <int kR>
 QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, int64_t r, int64_t c, const int8_t* xp,
                                            const int32_t* seed) {
@@ -247,10 +245,9 @@ QKIT_VNNI_TARGET inline void tq1_gemv(const MatmulArgs& a, int64_t r0, int64_t r
   seed_buf.ensure(static_cast<size_t>(nb));
   for (int64_t c = c0; c < c1; ++c) {
     tq1_gemv_act(*a.act, c, nb, xp_buf.data(), seed_buf.data());
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) tq1_gemv_tile<4>(a, r, c, xp_buf.data(), seed_buf.data());
-    for (; r + 2 <= r1; r += 2) tq1_gemv_tile<2>(a, r, c, xp_buf.data(), seed_buf.data());
-    if (r < r1) tq1_gemv_tile<1>(a, r, c, xp_buf.data(), seed_buf.data());
+    // One row at a time: see rows_k (several rows per pass are faster in
+    // cache, much slower streaming from memory).
+    for (int64_t r = r0; r < r1; ++r) tq1_gemv_tile<1>(a, r, c, xp_buf.data(), seed_buf.data());
   }
 }
 
