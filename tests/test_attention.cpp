@@ -324,13 +324,13 @@ TEST_CASE("attention gives the same bits with and without a thread pool", "[atte
 }
 
 TEST_CASE("decode over a long cache: key splits merge to the oracle, same bits for any thread count", "[attention]") {
-  // 5000 keys: the decode splits each head's keys into ranges (4 of 1280)
-  // that the threads share; the merged result must match the naive oracle
-  // and be bit-identical with 1, 2 and 3 threads. A sliding window leaves
-  // whole ranges without a visible key.
+  // 5000 keys: the decode splits each head's visible keys into ranges (4
+  // of 1280) that the threads share; the merged result must match the
+  // naive oracle and be bit-identical with 1, 2 and 3 threads. With a
+  // window of 2100 the ranges cover only the window (2 of 1056).
   const size_t D = 128, n_head_kv = 2, ratio = 3, n_head = n_head_kv * ratio, n_kv = 5000;
   for (KvType t : {KvType::F32, KvType::F16, KvType::Q8_0})
-    for (size_t window : {size_t{0}, size_t{700}}) {
+    for (size_t window : {size_t{0}, size_t{700}, size_t{2100}}) {
       KvCache cache({1, n_head_kv, D, n_kv, t});
       const auto k = random_floats(n_kv * n_head_kv * D, -1, 1, 31), v = random_floats(n_kv * n_head_kv * D, -1, 1, 32);
       cache.append(0, k.data(), v.data(), n_kv);

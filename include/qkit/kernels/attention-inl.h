@@ -430,7 +430,7 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
   int64_t lo = job.window ? pos - static_cast<int64_t>(job.window) + 1 : 0;
   if (lo < 0) lo = 0;
   if (job.n_splits > 1) {  // this task's key range only
-    const int64_t s0 = static_cast<int64_t>(split * job.split_keys), s1 = s0 + static_cast<int64_t>(job.split_keys);
+    const int64_t s0 = static_cast<int64_t>(job.split_lo + split * job.split_keys), s1 = s0 + static_cast<int64_t>(job.split_keys);
     lo = lo > s0 ? lo : s0;
     hi = hi < s1 ? hi : s1;
   }
@@ -575,7 +575,7 @@ inline void AttentionTask(const AttentionJob& job, size_t task) {
     int64_t lo = job.window ? pos - static_cast<int64_t>(job.window) + 1 : 0;
     if (lo < 0) lo = 0;
     if (job.n_splits > 1) {  // this task's key range only
-      const int64_t s0 = static_cast<int64_t>(split * job.split_keys), s1 = s0 + static_cast<int64_t>(job.split_keys);
+      const int64_t s0 = static_cast<int64_t>(job.split_lo + split * job.split_keys), s1 = s0 + static_cast<int64_t>(job.split_keys);
       lo = lo > s0 ? lo : s0;
       hi = hi < s1 ? hi : s1;
     }

@@ -128,12 +128,19 @@ inline void attention(const float* q, const KvView& k, const KvView& v, float* o
   // the bits do not depend on the thread count. Threads then share every
   // head, whatever n_head_kv is, and each streams its own part of the
   // cache.
+  // The ranges cover the keys the query sees: [lo, hi) from its position
+  // and the window.
   static thread_local std::vector<float> partial;
-  if (p.n_q == 1 && k.length >= 2 * detail::kSplitMin) {
-    job.n_splits = std::min(detail::kMaxSplits, k.length / detail::kSplitMin);
+  const int64_t pos = job.q_pos[0], len = static_cast<int64_t>(k.length);
+  const int64_t vis_hi = p.causal ? std::min(pos + 1, len) : len;
+  const int64_t vis_lo = p.window ? std::max<int64_t>(0, pos - static_cast<int64_t>(p.window) + 1) : 0;
+  const size_t visible = vis_hi > vis_lo ? static_cast<size_t>(vis_hi - vis_lo) : 0;
+  if (p.n_q == 1 && visible >= 2 * detail::kSplitMin) {
+    job.n_splits = std::min(detail::kMaxSplits, visible / detail::kSplitMin);
     const size_t T = kernels::kAttnKvTile;
-    job.split_keys = ((k.length + job.n_splits - 1) / job.n_splits + T - 1) / T * T;
-    job.n_splits = (k.length + job.split_keys - 1) / job.split_keys;
+    job.split_lo = static_cast<size_t>(vis_lo);
+    job.split_keys = ((visible + job.n_splits - 1) / job.n_splits + T - 1) / T * T;
+    job.n_splits = (visible + job.split_keys - 1) / job.split_keys;
     partial.resize(p.n_head * job.n_splits * (p.head_dim + 2));
     job.partial = partial.data();
   }

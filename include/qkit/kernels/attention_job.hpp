@@ -38,6 +38,7 @@ struct AttentionJob {
   // caller merges the splits in order (attention.hpp), so the result does
   // not depend on the thread count. The split depends on the length only.
   size_t n_splits = 1;
+  size_t split_lo = 0;  // split s covers keys split_lo + [s, s + 1) * split_keys
   size_t split_keys = 0;
   float* partial = nullptr;
 };
