@@ -196,7 +196,7 @@ inline void tq1_gemv_act(const QuantAct& x, int64_t c, int64_t nb, int8_t* xp, i
 // kR rows from r against one rearranged column (each row's sequence is
 // the same whatever kR).
 template <int kR>
-QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, int64_t r, int64_t c, const int8_t* xp,
+QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, const int64_t* rows, int64_t c, const int8_t* xp,
                                            const int32_t* seed) {
   const QuantAct& x = *a.act;
   const int64_t nb = a.cols / 256;
@@ -205,7 +205,7 @@ QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, int64_t r, int64
   const uint8_t* wr[kR];
   __m512 acc[kR];
   for (int j = 0; j < kR; ++j) {
-    wr[j] = a.w + static_cast<size_t>(r + j) * a.row_stride;
+    wr[j] = a.w + static_cast<size_t>(rows[j]) * a.row_stride;
     acc[j] = _mm512_setzero_ps();
   }
   for (int64_t b = 0; b < nb; ++b) {
@@ -234,7 +234,7 @@ QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, int64_t r, int64
       acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i256), _mm512_set1_ps(dd), acc[j]);
     }
   }
-  for (int j = 0; j < kR; ++j) a.y[static_cast<size_t>(c) * a.ldy + r + j] = _mm512_reduce_add_ps(acc[j]);
+  for (int j = 0; j < kR; ++j) a.y[static_cast<size_t>(c) * a.ldy + rows[j]] = _mm512_reduce_add_ps(acc[j]);
 }
 
 QKIT_VNNI_TARGET inline void tq1_gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
@@ -245,9 +245,19 @@ QKIT_VNNI_TARGET inline void tq1_gemv(const MatmulArgs& a, int64_t r0, int64_t r
   seed_buf.ensure(static_cast<size_t>(nb));
   for (int64_t c = c0; c < c1; ++c) {
     tq1_gemv_act(*a.act, c, nb, xp_buf.data(), seed_buf.data());
-    // One row at a time: see rows_k (several rows per pass are faster in
-    // cache, much slower streaming from memory).
-    for (int64_t r = r0; r < r1; ++r) tq1_gemv_tile<1>(a, r, c, xp_buf.data(), seed_buf.data());
+    // Two rows per pass, from the two halves of the range: each pass
+    // shares the activation loads, and the weights stay two long
+    // sequential streams (rows a row apart measured 10-20% faster in
+    // cache but 2-3x slower streaming from memory).
+    const int64_t h = (r1 - r0) / 2;
+    for (int64_t r = r0; r < r0 + h; ++r) {
+      const int64_t rows[2] = {r, r + h};
+      tq1_gemv_tile<2>(a, rows, c, xp_buf.data(), seed_buf.data());
+    }
+    if ((r1 - r0) % 2) {
+      const int64_t last = r1 - 1;
+      tq1_gemv_tile<1>(a, &last, c, xp_buf.data(), seed_buf.data());
+    }
   }
 }
 
