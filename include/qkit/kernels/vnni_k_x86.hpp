@@ -272,20 +272,18 @@ QKIT_VNNI_TARGET inline void rows_k(const MatmulArgs& a, int64_t r0, int64_t r1,
     if (Dec::gemv(a, r0, r1, c0, c1)) return;
   }
   if (a.act->n == 1) {
-    // Two rows per pass, from the two halves of the range: each pass
-    // shares the activation loads, and the weights stay two long
-    // sequential streams (rows a row apart measured 10-20% faster in
-    // cache but 2-3x slower streaming from memory: the hardware
-    // prefetchers lose them).
-    const int64_t h = (r1 - r0) / 2;
+    // TQ2_0 (no sub-block scales): two rows per pass, from the two halves
+    // of the range: each pass shares the activation loads, and the
+    // weights stay two long sequential streams (rows a row apart measured
+    // 10-20% faster in cache but 2-3x slower streaming from memory: the
+    // hardware prefetchers lose them). The scaled K-quants measured
+    // 5-25% slower streaming with the halves paired: one row per pass.
+    const int64_t h = Dec::kScaled ? 0 : (r1 - r0) / 2;
     for (int64_t r = r0; r < r0 + h; ++r) {
       const int64_t rows[2] = {r, r + h};
       k_rows1<Dec, 2>(a, rows, c0);
     }
-    if ((r1 - r0) % 2) {
-      const int64_t last = r1 - 1;
-      k_rows1<Dec, 1>(a, &last, c0);
-    }
+    for (int64_t r = r0 + 2 * h; r < r1; ++r) k_rows1<Dec, 1>(a, &r, c0);
     return;
   }
   const QuantAct& x = *a.act;
