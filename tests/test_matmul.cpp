@@ -406,6 +406,28 @@ TEST_CASE("repacked weights: reversible, and gemv/gemm on them match the referen
   REQUIRE_THROWS_AS(repack(WeightView{Format::Q5_K, nullptr, 1, 256, 0}), Error);
 }
 
+TEST_CASE("repack_pays: only where the target has a kernel for the interleaved layout", "[matmul][repack][dispatch]") {
+  // Formats without a layout never pay, whatever the target.
+  for (const FormatInfo& fi : kFormatInfo)
+    if (!can_repack(fi.format)) REQUIRE_FALSE(repack_pays(fi.format));
+  // Without AVX-512 VNNI every target unpacks interleaved groups per call.
+  test::for_each_target([&](int64_t) {
+    INFO("target " << cpu::target_name(cpu::chosen_target()));
+    const bool vnni = cpu::has_fast_path(cpu::kFastVnni) &&
+                      (cpu::chosen_target() == HWY_AVX3 || cpu::chosen_target() == HWY_AVX3_DL);
+    for (Format f : {Format::Q8_0, Format::Q4_0, Format::IQ4_NL, Format::Q4_K, Format::Q6_K}) {
+      INFO(format_name(f));
+      REQUIRE(repack_pays(f) == vnni);
+    }
+  });
+  if (cpu::has_fast_path(cpu::kFastVnni)) {
+    cpu::ScopedTarget no_vnni(cpu::chosen_target(), cpu::kFastAll & ~cpu::kFastVnni);
+    REQUIRE_FALSE(repack_pays(Format::Q4_0));
+  } else {
+    WARN("no AVX-512 VNNI here: repack_pays is false on every target, the true case is not exercised");
+  }
+}
+
 TEST_CASE("gemv/gemm accept AnyTensor weights", "[matmul][tensor]") {
   std::mt19937 rng(4);
   Problem p;

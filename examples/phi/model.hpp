@@ -56,7 +56,7 @@ struct ModelOptions {
   int n_threads = 0;     // 0: all hardware threads
   int64_t n_batch = 512;  // prompt tokens per forward pass
   Numerics numerics = Numerics::Fast;
-  bool repack = true;  // interleave matrices that have a 16-row layout (qkit::can_repack)
+  bool repack = true;  // interleave matrices where the target has a kernel for that layout (qkit::repack_pays)
 };
 
 inline qkit::KvType kv_type_from_name(const std::string& s) {

@@ -194,7 +194,8 @@ inline Weights load_weights(const qkit::gguf::File& f, const HParams& h) {
 
 // Repacks every matrix whose format has an interleaved layout (Q4_0, Q8_0,
 // IQ4_NL, Q4_K, Q6_K: one SIMD register then holds the same values of 16 rows, which the
-// matmul kernels multiply with one broadcast activation). The token
+// matmul kernels multiply with one broadcast activation) where the running
+// target has a kernel for that layout (qkit::repack_pays). The token
 // embedding stays in rows: it is read a row at a time. When release is set
 // (weights viewed from a file mapping, not from caller memory), the file
 // pages of each repacked tensor are given back to the kernel, so resident
@@ -206,7 +207,7 @@ inline void repack_weights(Weights& w, bool release, qkit::ThreadPool* pool) {
   if (w.output.data != w.token_embd.data) todo.push_back(&w.output);
   std::vector<Matrix*> sel;
   for (Matrix* m : todo)
-    if (qkit::can_repack(m->format)) sel.push_back(m);
+    if (qkit::repack_pays(m->format)) sel.push_back(m);
   std::vector<std::unique_ptr<qkit::RepackedWeights>> out(sel.size());
   auto work = [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {

@@ -77,4 +77,5 @@ using AttentionTaskFn = void (*)(const AttentionJob& job, size_t task);
 #define QKIT_FORMAT_ENTRY_POINTS(X)                        \
   X(dequantize_row, DequantRowFn, DequantizeRow, DequantizeVariant) \
   X(matmul, MatmulFn, Matmul, MatmulVariant)               \
-  X(matmul_int, MatmulIntFn, MatmulWantsQuant, NoVariant)
+  X(matmul_int, MatmulIntFn, MatmulWantsQuant, NoVariant)         \
+  X(matmul_interleaved, MatmulIntFn, MatmulHasInterleavedKernel, NoVariant)

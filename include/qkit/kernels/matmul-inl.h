@@ -123,6 +123,17 @@ template <Format F>
 inline bool MatmulWantsQuant() {
   return UsesIntKernel<F>();
 }
+// Whether this target has a kernel of its own for F's 16-row interleaved
+// layout (elsewhere interleaved weights are unpacked group by group, which
+// is slower than GGUF rows: repack_pays() in repack.hpp asks this).
+template <Format F>
+inline bool MatmulHasInterleavedKernel() {
+#if QKIT_MATMUL_VNNI
+  if constexpr (kHasVnniKernel<F>) return vnni::Kernel<F>::has_interleaved() && cpu::has_fast_path(cpu::kFastVnni);
+#endif
+  return false;
+}
+
 // Helper entry points have no variant of their own (qkit-info skips nullptr).
 template <Format F>
 inline const char* NoVariant() {

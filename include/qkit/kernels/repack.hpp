@@ -10,8 +10,8 @@
 //
 // The layouts are described in kernels/act_layout.hpp (interleave_block).
 // Kernels for them exist where matmul_variant() says "+vnni" (AVX-512
-// VNNI); other targets unpack each group on the fly, so every target runs
-// them correctly.
+// VNNI; repack_pays() tells); other targets unpack each group on the fly,
+// so every target runs them correctly, but slower than GGUF rows.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,16 @@ inline constexpr int64_t kRepackRows = 16;
 
 // Formats with an interleaved layout.
 inline bool can_repack(Format f) { return kernels::has_interleaved_layout(f); }
+
+// Whether repacking f speeds up gemv/gemm on the target that runs now: the
+// target has a kernel for the interleaved layout (AVX-512 VNNI today).
+// Elsewhere interleaved weights are unpacked group by group on every call,
+// which is slower than keeping GGUF rows (AVX2: generation ~7x slower on a
+// Q4_0 model), so engines should repack only where this holds.
+inline bool repack_pays(Format f) {
+  return can_repack(f) &&
+         kernels::matmul_interleaved_table[format_index(format_info(f).format)][cpu::dispatch_index()]();
+}
 
 // Interleaved weights owning their storage; view() feeds gemv/gemm.
 struct RepackedWeights {

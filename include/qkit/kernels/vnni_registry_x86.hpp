@@ -47,6 +47,9 @@ struct Kernel {
 template <KernelFn Rows, KernelFn Interleaved>
 struct KernelPair {
   static constexpr bool kExists = true;
+  // (a run-time test: GCC under -fsanitize does not fold a template
+  // pointer's comparison with nullptr in a constant expression)
+  static bool has_interleaved() { return Interleaved != nullptr; }
   static void run(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
     if (Interleaved != nullptr && a.layout == WeightLayout::kInterleaved16) {
       Interleaved(a, r0, r1, c0, c1);
