@@ -72,6 +72,29 @@ QKIT_VNNI_TARGET inline void load_single(const uint8_t* blk, __m512i& ku, __m512
   dk = _mm512_set1_ps(vnni::f16_scalar(blk));
 }
 
+// Chunk c of one key row `key` against kR query heads: acc[r] += the
+// lanes' d_k * d_q * (integer block dots). A full pair of blocks when
+// `pair`, else the row's last single block.
+template <size_t kR>
+QKIT_VNNI_TARGET inline void accumulate_key_chunk(const uint8_t* key, size_t c, bool pair, const int8_t* qq,
+                                                  const int32_t* seed, const float* dq, size_t n_chunks,
+                                                  __m512 (&acc)[kR]) {
+  const uint8_t* p = key + c * 68;
+  __m512i ku;
+  __m512 dk;
+  if (pair) {
+    load_pair(p, ku, dk);
+  } else {
+    load_single(p, ku, dk);
+  }
+  for (size_t r = 0; r < kR; ++r) {
+    const size_t o = r * n_chunks + c;
+    const __m512i s =
+        _mm512_dpbusd_epi32(_mm512_loadu_si512(seed + o * 16), ku, _mm512_loadu_si512(qq + o * kChunk));
+    acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dk, _mm512_loadu_ps(dq + o * 16)), acc[r]);
+  }
+}
+
 // Scores of keys [0, n) (rows k0 + j * kb) for kR query heads:
 // sc[r * T + j] = scale * q~_r . K_j, q~ the Q8_0 query. n_pairs full
 // chunks, plus one single block when odd.
@@ -81,48 +104,19 @@ QKIT_VNNI_TARGET inline void score_keys_q8(const int8_t* qq, const int32_t* seed
   const size_t n_pairs = odd ? n_chunks - 1 : n_chunks;
   size_t j = 0;
   for (; j + 4 <= n; j += 4) {
-    __m512 f[kR][4];
-    for (size_t r = 0; r < kR; ++r)
-      for (size_t k = 0; k < 4; ++k) f[r][k] = _mm512_setzero_ps();
-    for (size_t c = 0; c < n_chunks; ++c) {
-      for (size_t k = 0; k < 4; ++k) {
-        const uint8_t* p = k0 + (j + k) * kb + c * 68;
-        __m512i ku;
-        __m512 dk;
-        if (c < n_pairs) {
-          load_pair(p, ku, dk);
-        } else {
-          load_single(p, ku, dk);
-        }
-        for (size_t r = 0; r < kR; ++r) {
-          const size_t o = r * n_chunks + c;
-          const __m512i s = _mm512_dpbusd_epi32(_mm512_loadu_si512(seed + o * 16), ku,
-                                                _mm512_loadu_si512(qq + o * kChunk));
-          f[r][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dk, _mm512_loadu_ps(dq + o * 16)), f[r][k]);
-        }
-      }
-    }
-    for (size_t r = 0; r < kR; ++r) _mm_storeu_ps(sc + r * T + j, sum4(f[r][0], f[r][1], f[r][2], f[r][3]));
+    __m512 f[4][kR];
+    for (size_t k = 0; k < 4; ++k)
+      for (size_t r = 0; r < kR; ++r) f[k][r] = _mm512_setzero_ps();
+    for (size_t c = 0; c < n_chunks; ++c)
+      for (size_t k = 0; k < 4; ++k)
+        accumulate_key_chunk<kR>(k0 + (j + k) * kb, c, c < n_pairs, qq, seed, dq, n_chunks, f[k]);
+    for (size_t r = 0; r < kR; ++r) _mm_storeu_ps(sc + r * T + j, sum4(f[0][r], f[1][r], f[2][r], f[3][r]));
   }
   for (; j < n; ++j) {
     __m512 f[kR];
     for (size_t r = 0; r < kR; ++r) f[r] = _mm512_setzero_ps();
-    for (size_t c = 0; c < n_chunks; ++c) {
-      const uint8_t* p = k0 + j * kb + c * 68;
-      __m512i ku;
-      __m512 dk;
-      if (c < n_pairs) {
-        load_pair(p, ku, dk);
-      } else {
-        load_single(p, ku, dk);
-      }
-      for (size_t r = 0; r < kR; ++r) {
-        const size_t o = r * n_chunks + c;
-        const __m512i s =
-            _mm512_dpbusd_epi32(_mm512_loadu_si512(seed + o * 16), ku, _mm512_loadu_si512(qq + o * kChunk));
-        f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dk, _mm512_loadu_ps(dq + o * 16)), f[r]);
-      }
-    }
+    for (size_t c = 0; c < n_chunks; ++c)
+      accumulate_key_chunk<kR>(k0 + j * kb, c, c < n_pairs, qq, seed, dq, n_chunks, f);
     for (size_t r = 0; r < kR; ++r) sc[r * T + j] = _mm512_reduce_add_ps(f[r]);
   }
 }
