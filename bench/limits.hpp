@@ -54,24 +54,15 @@ inline double median(std::vector<double> v) {
 namespace detail {
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) inline uint64_t read_sum_avx512(const uint64_t* p, size_t n) {
-  __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i + 32 <= n; i += 32) {
-    a0 = _mm512_add_epi64(a0, _mm512_load_si512(p + i));
-    a1 = _mm512_add_epi64(a1, _mm512_load_si512(p + i + 8));
-    a2 = _mm512_add_epi64(a2, _mm512_load_si512(p + i + 16));
-    a3 = _mm512_add_epi64(a3, _mm512_load_si512(p + i + 24));
-  }
-  return _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)));
-}
-
-// The same sum with a software prefetch of the line 4 KiB ahead (past the
+// With kPrefetch, each step also prefetches the line 4 KiB ahead (past the
 // end it is a harmless hint).
-__attribute__((target("avx512f"))) inline uint64_t read_sum_prefetch_avx512(const uint64_t* p, size_t n) {
+template <bool kPrefetch>
+__attribute__((target("avx512f"))) inline uint64_t read_sum_avx512(const uint64_t* p, size_t n) {
   constexpr size_t kAhead = 4096 / 8;
   __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i + 32 <= n; i += 32) {
-    for (size_t l = 0; l < 32; l += 8) _mm_prefetch(reinterpret_cast<const char*>(p + i + kAhead + l), _MM_HINT_T0);
+    if constexpr (kPrefetch)
+      for (size_t l = 0; l < 32; l += 8) _mm_prefetch(reinterpret_cast<const char*>(p + i + kAhead + l), _MM_HINT_T0);
     a0 = _mm512_add_epi64(a0, _mm512_load_si512(p + i));
     a1 = _mm512_add_epi64(a1, _mm512_load_si512(p + i + 8));
     a2 = _mm512_add_epi64(a2, _mm512_load_si512(p + i + 16));
@@ -85,7 +76,7 @@ __attribute__((target("avx512f"))) inline uint64_t read_sum_prefetch_avx512(cons
 // the adds off the critical path. n is a multiple of 32.
 inline uint64_t read_sum(const uint64_t* p, size_t n, bool prefetch = false) {
 #if defined(__x86_64__)
-  if (cpu::features().avx512f) return prefetch ? read_sum_prefetch_avx512(p, n) : read_sum_avx512(p, n);
+  if (cpu::features().avx512f) return prefetch ? read_sum_avx512<true>(p, n) : read_sum_avx512<false>(p, n);
 #else
   (void)prefetch;
 #endif
