@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -299,4 +300,54 @@ TEST_CASE(".logits files round-trip", "[phi]") {
   CHECK(r.prompt_logits == d.prompt_logits);
   CHECK(r.gen_tokens == d.gen_tokens);
   CHECK(r.gen_logits == d.gen_logits);
+}
+
+// Reference mode's attention over a Q8_0 cache takes K.q as the reference
+// engine does, against the query quantized to Q8_0 (its vec_dot_type for
+// a Q8_0 K), not the f32 query: then it agrees with qkit's kernel, which
+// does the same, to f32 rounding, and both sit the query's quantization
+// error away from the f32-query result.
+TEST_CASE("reference-numerics attention over a Q8_0 cache scores against the Q8_0 query", "[phi]") {
+  const size_t D = 64, n_head_kv = 2, n_head = 6, n_kv = 40, n_q = 3;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  auto fill = [&](size_t n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = dist(rng);
+    return v;
+  };
+  const auto k = fill(n_kv * n_head_kv * D), v = fill(n_kv * n_head_kv * D), q = fill(n_q * n_head * D);
+  qkit::KvCache cache({1, n_head_kv, D, n_kv, qkit::KvType::Q8_0});
+  cache.append(0, k.data(), v.data(), n_kv);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  std::vector<float> ref(q.size()), fast(q.size());
+  phi::ref::attention(q.data(), cache.keys(0), cache.values(0), ref.data(), n_q, n_head, scale, nullptr);
+  qkit::AttentionParams p;
+  p.n_q = n_q;
+  p.n_head = n_head;
+  p.head_dim = D;
+  p.scale = scale;
+  qkit::attention(q.data(), cache.keys(0), cache.values(0), fast.data(), p);
+  double worst = 0, amax = 0;
+  for (size_t i = 0; i < q.size(); ++i) {
+    worst = std::max(worst, std::fabs(static_cast<double>(ref[i]) - fast[i]));
+    amax = std::max(amax, std::fabs(static_cast<double>(fast[i])));
+  }
+  CHECK(worst <= 1e-5 * amax);
+  // The f32 query is measurably elsewhere: the check above can tell them apart.
+  qkit::KvCache f32_keys({1, n_head_kv, D, n_kv, qkit::KvType::F32});
+  std::vector<float> kq(k.size()), vq(v.size());
+  for (size_t r = 0; r < n_kv; ++r)
+    for (size_t h = 0; h < n_head_kv; ++h) {
+      qkit::kv::decode_row(qkit::KvType::Q8_0, cache.keys(0).row(h, r), &kq[(r * n_head_kv + h) * D], D);
+      qkit::kv::decode_row(qkit::KvType::Q8_0, cache.values(0).row(h, r), &vq[(r * n_head_kv + h) * D], D);
+    }
+  f32_keys.append(0, kq.data(), vq.data(), n_kv);
+  std::vector<float> unq(q.size());
+  phi::ref::attention(q.data(), f32_keys.keys(0), f32_keys.values(0), unq.data(), n_q, n_head, scale, nullptr);
+  double moved = 0;
+  for (size_t i = 0; i < q.size(); ++i) moved = std::max(moved, std::fabs(static_cast<double>(unq[i]) - fast[i]));
+  CAPTURE(worst, moved, amax);
+  CHECK(moved > 100 * worst);
+  CHECK(moved > 1e-3 * amax);
 }

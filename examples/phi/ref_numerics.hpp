@@ -24,12 +24,14 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "qkit/base/fp16.hpp"
 #include "qkit/kernels/kv_layout.hpp"
 #include "qkit/kernels/rope.hpp"
 #include "qkit/quant/codec.hpp"
+#include "qkit/quant/q8.hpp"
 #include "qkit/thread/pool.hpp"
 
 namespace phi::ref {
@@ -41,32 +43,64 @@ inline float round_f16(float x) { return qkit::f16_to_f32(qkit::f32_to_f16(x)); 
 // (aarch64 by default) would make Reference mode depend on the target.
 inline float mul(float a, float b) { return qkit::quant::product(a, b); }
 
+// K.q for a Q8_0 key row against the query as Q8_0 (quants qq, f16-rounded
+// scales dq), as the reference's scalar Q8_0 x Q8_0 dot: an exact integer
+// sum per block, scaled by d_k * d_q and summed in f32 block by block.
+inline float q8_dot(const uint8_t* key, const int8_t* qq, const float* dq, size_t nb) {
+  float s = 0.0f;
+  for (size_t b = 0; b < nb; ++b, key += sizeof(qkit::BlockQ8_0)) {
+    uint16_t h;
+    std::memcpy(&h, key, 2);
+    int isum = 0;
+    for (size_t c = 0; c < qkit::kv::kQ8Block; ++c)
+      isum += static_cast<int8_t>(key[2 + c]) * qq[b * qkit::kv::kQ8Block + c];
+    s = std::fma(static_cast<float>(isum), mul(qkit::f16_to_f32(h), dq[b]), s);
+  }
+  return s;
+}
+
 // out[i][h] = softmax_j(q[i][h] . K[h/g][j] * scale) V[h/g][j] over the keys
 // j <= position of query i (the queries are the last n_q cache positions),
 // as the reference's one-query-at-a-time flash attention computes it: keys
 // in order, online softmax, q and the V accumulator in f16 when the cache
-// is F16 (f32 otherwise), scores summed in double as its f16 dot does for
-// head sizes below its 64-wide SIMD step.
+// is F16 (f32 otherwise), q as Q8_0 when the cache is Q8_0 (q8_dot),
+// other scores summed in double as its f16 dot does for head sizes below
+// its 64-wide SIMD step.
 inline void attention(const float* q, const qkit::KvView& k, const qkit::KvView& v, float* out, size_t n_q,
                       size_t n_head, float scale, qkit::ThreadPool* pool) {
   const size_t hd = k.head_dim, g = n_head / k.n_head_kv, len = k.length;
   const bool f16 = k.type == qkit::KvType::F16;
+  const bool q8 = k.type == qkit::KvType::Q8_0;
+  constexpr size_t kB = qkit::kv::kQ8Block;
+  const size_t nb = hd / kB;
   auto rnd = [f16](float x) { return f16 ? round_f16(x) : x; };
   auto work = [&](int64_t lo, int64_t hi) {
-    std::vector<float> kr(hd), vr(hd), qr(hd), acc(hd);
+    std::vector<float> kr(hd), vr(hd), qr(hd), acc(hd), dq(q8 ? nb : 0);
+    std::vector<int8_t> qq(q8 ? hd : 0);
     for (int64_t task = lo; task < hi; ++task) {
       const size_t i = static_cast<size_t>(task) / n_head, h = static_cast<size_t>(task) % n_head;
       const size_t pos = len - n_q + i;
       const float* qi = q + (i * n_head + h) * hd;
       for (size_t d = 0; d < hd; ++d) qr[d] = rnd(qi[d] * scale);
+      if (q8) {  // the reference's vec_dot_type for a Q8_0 K: q itself (unscaled) as Q8_0
+        for (size_t b = 0; b < nb; ++b) {
+          int sum = 0;
+          dq[b] = round_f16(qkit::quant::quantize_act_block(qi + b * kB, qq.data() + b * kB, sum));
+        }
+      }
       for (size_t d = 0; d < hd; ++d) acc[d] = 0.0f;
       float m = -INFINITY, s = 0.0f;
       for (size_t j = 0; j <= pos; ++j) {
-        qkit::kv::decode_row(k.type, k.row(h / g, j), kr.data(), hd);
+        if (!q8) qkit::kv::decode_row(k.type, k.row(h / g, j), kr.data(), hd);
         qkit::kv::decode_row(v.type, v.row(h / g, j), vr.data(), hd);
-        double dot = 0;
-        for (size_t d = 0; d < hd; ++d) dot += static_cast<double>(qr[d] * kr[d]);
-        const float sj = static_cast<float>(dot);
+        float sj;
+        if (q8) {
+          sj = mul(q8_dot(k.row(h / g, j), qq.data(), dq.data(), nb), scale);
+        } else {
+          double dot = 0;
+          for (size_t d = 0; d < hd; ++d) dot += static_cast<double>(qr[d] * kr[d]);
+          sj = static_cast<float>(dot);
+        }
         float ms = 1.0f, vs = 1.0f;
         if (sj > m) {  // new maximum: rescale what was summed so far
           ms = std::exp(m - sj);
