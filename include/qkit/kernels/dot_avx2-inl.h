@@ -13,11 +13,7 @@
 //   per 8 blocks the f16 scales are converted at once (vcvtph2ps) and
 //   multiplied by the activation scales; per block one convert + FMA into
 //   two f32 accumulators (alternating, to hide the FMA latency).
-// Q4_K / Q6_K x Q8_K (gemv_q4_K_q8_K, gemv_q6_K_q8_K), the reference's
-// scheme: per 32 values vpmaddubsw of the unsigned quants (Q4_K nibble
-// <= 15, Q6_K 6-bit value <= 63: at most 2 * 63 * 127 = 16002), then
-// vpmaddwd by the sub-block scales into int32 lanes; the offsets (Q4_K's
-// mins, Q6_K's -32) through the activation's 16-value bsums.
+// The K-quants' GEMV (Q2_K..Q6_K, IQ4_XS x Q8_K) is in dot_avx2_k-inl.h.
 // The integer sum per block is exact, as in the reference; the order of
 // the f32 sums is fixed per row, whatever the thread count.
 #if defined(QKIT_KERNELS_DOT_AVX2_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -33,7 +29,6 @@
 #include "qkit/kernels/common-inl.h"
 #include "qkit/quant/format.hpp"
 #include "qkit/quant/iq4.hpp"
-#include "qkit/quant/k_blocks.hpp"
 
 #undef QKIT_HAVE_AVX2_GEMV
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
@@ -141,78 +136,6 @@ inline float HalfToFloat(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
   return _cvtsh_ss(h);
-}
-
-template <Format F>
-inline float GemvK(const uint8_t* HWY_RESTRICT wr, int64_t nb, const int8_t* HWY_RESTRICT xq,
-                   const float* HWY_RESTRICT xd, const int16_t* HWY_RESTRICT bsums) {
-  constexpr bool kQ6 = F == Format::Q6_K;
-  constexpr size_t kBytes = kQ6 ? 210 : 144;
-  const __m256i m4 = _mm256_set1_epi8(0x0f);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = wr + static_cast<size_t>(b) * kBytes;
-    const int8_t* x = xq + b * 256;
-    const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums + b * 16));
-    __m256i isum = _mm256_setzero_si256();
-    if constexpr (kQ6) {
-      const __m256i m30 = _mm256_set1_epi8(0x30);
-      const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192));
-      const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);  // the 16 sub-block scales
-      const __m256i lo8 = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sc16));  // scales 0..7
-      const __m256i hi8 = _mm256_broadcastsi128_si256(_mm256_extracti128_si256(sc16, 1));  // 8..15
-      for (int h = 0; h < 2; ++h) {
-        const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * h));
-        const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * h + 32));
-        const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h));
-        const __m256i q[4] = {
-            _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30)),
-            _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m30)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                            _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30)),
-        };
-        const __m256i& tab = h == 0 ? lo8 : hi8;
-        for (int t = 0; t < 4; ++t) {
-          // values 32t .. 32t + 15: scale 8h + 2t; the next 16: 8h + 2t + 1
-          const __m256i sc = _mm256_shuffle_epi8(tab, _mm256_set_m128i(PairIndex(2 * t + 1), PairIndex(2 * t)));
-          const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 128 * h + 32 * t));
-          isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[t], xv), sc));
-        }
-      }
-      // - 32 sum_s sc_s bsum_s, exact in int32
-      isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(_mm256_madd_epi16(sc16, bs), 5));
-      const __m256 f = _mm256_cvtepi32_ps(isum);
-      const __m256 dd = _mm256_set1_ps(HalfToFloat(blk + 208) * xd[b]);
-      if (b & 1) {
-        acc1 = _mm256_fmadd_ps(f, dd, acc1);
-      } else {
-        acc0 = _mm256_fmadd_ps(f, dd, acc0);
-      }
-    } else {
-      uint32_t u[4];  // bytes 0..7: scales, 8..15: mins
-      quant::unpack_scales_mins_k4(blk + 4, u);
-      const __m128i sm = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
-      const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));  // scales 0..7, twice
-      const __m256i mins = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));  // m0 m0 m1 m1 .. m7 m7
-      const uint8_t* qs = blk + 16;
-      for (int i = 0; i < 4; ++i) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * i));
-        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * i));
-        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * i + 32));
-        const __m256i s0 = _mm256_shuffle_epi8(sc, _mm256_broadcastsi128_si256(PairIndex(2 * i)));
-        const __m256i s1 = _mm256_shuffle_epi8(sc, _mm256_broadcastsi128_si256(PairIndex(2 * i + 1)));
-        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(v, m4), x0), s0));
-        isum = _mm256_add_epi32(
-            isum, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), x1), s1));
-      }
-      const float dx = xd[b];
-      acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(HalfToFloat(blk) * dx), acc0);
-      acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mins, bs)), _mm256_set1_ps(-HalfToFloat(blk + 2) * dx),
-                             acc1);
-    }
-  }
-  return HorizontalSum(_mm256_add_ps(acc0, acc1));
 }
 
 }  // namespace avx2

@@ -2,17 +2,19 @@
 // without an int8 dot-product instruction (AVX2, SSE4, AVX3 without VNNI,
 // NEON without dotprod, SVE without sdot), written once with Highway:
 //   gemv_<w>_q8_0 / gemm_<w>_q8_0_1x4   w = q8_0, q4_0, iq4_nl (x Q8_0)
-//   gemv_<w>_q8_K / gemm_<w>_q8_K_2x4   w = q4_K, q6_K (x Q8_K)
+//   gemv_<w>_q8_K / gemm_<w>_q8_K_2x4   w = q2_K, q3_K, q4_K, q5_K, q6_K,
+//                                       iq4_xs (x Q8_K)
 //
 // Scheme: per call the activation quants are widened to int16 once; per
 // weight row (and chunk of up to 64 columns) the row is decoded once into
 // int16 values in activation order, into an L1-resident buffer:
 //   Q8_0 as stored; Q4_0 nibble - 8; IQ4_NL the table level (TableLookupBytes);
-//   Q4_K nibble * 6-bit sub-block scale (<= 945); Q6_K (q - 32) * int8
-//   sub-block scale (|.| <= 4096), so a K-quant super-block's sum of
+//   the 256-value formats (dot_i16_k-inl.h: one decoder each) as signed
+//   quant * sub-block scale (|.| <= 4096), so a super-block's sum of
 //   scaled products is one run of widening multiply-adds (int16 pairs into
 //   int32 lanes, ReorderWidenMulAccumulate; at most 256 * 4096 * 127 < 2^31,
-//   exact). Q4_K's mins enter through the activation's 16-value bsums.
+//   exact). Q2_K / Q4_K / Q5_K's mins enter through the activation's
+//   16-value bsums, times -dmin.
 // Then register tiles of 1 (legacy formats) or 2 (K-quants) rows x 4
 // columns: each weight vector is loaded once and multiplied into four
 // columns; per block (32 values, or 256 for the
@@ -35,40 +37,44 @@
 #include "qkit/kernels/act_layout.hpp"
 #include "qkit/kernels/common-inl.h"
 #include "qkit/kernels/dot_avx2-inl.h"
+#include "qkit/kernels/dot_avx2_k-inl.h"
+#include "qkit/kernels/dot_i16_k-inl.h"  // KDec16, QKIT_HAVE_I16_DOT
 #include "qkit/quant/iq4.hpp"
 #include "qkit/quant/k_blocks.hpp"
-
-// Where these kernels exist: every target with fixed-size vectors but the
-// SCALAR one (the kernels keep vectors in arrays, which SVE's sizeless
-// types forbid; SVE targets have svdot for Q8_0 / Q4_0 instead).
-#undef QKIT_HAVE_I16_DOT
-#if HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_SVE && HWY_TARGET != HWY_SVE2 && HWY_TARGET != HWY_SVE_256 && \
-    HWY_TARGET != HWY_SVE2_128
-#define QKIT_HAVE_I16_DOT 1
-#endif
 
 HWY_BEFORE_NAMESPACE();
 namespace qkit::kernels::HWY_NAMESPACE {
 #if defined(QKIT_HAVE_I16_DOT)
 namespace i16 {
 
-// At most 16 int16 lanes: a Q8_K bsum group (16 values) is a whole number
-// of vectors, and AVX3 without VNNI runs the 256-bit code.
-using D16 = hn::CappedTag<int16_t, 16>;
-
+// The 256-value formats (decoders in dot_i16_k-inl.h); the rest are the
+// 32-value legacy ones.
 template <Format F>
-inline constexpr bool kKQuant = F == Format::Q4_K || F == Format::Q6_K;
+inline constexpr bool kKQuant = kHasKDec16<F>;
+
+// Whether the format's mins enter through the activation's bsums.
+template <Format F>
+constexpr bool MinTerm() {
+  if constexpr (kKQuant<F>) {
+    return KDec16<F>::kMinFloat;
+  } else {
+    return false;
+  }
+}
+template <Format F>
+inline constexpr bool kMinTerm = MinTerm<F>();
 
 template <Format F>
 inline constexpr int64_t kBlock = kKQuant<F> ? 256 : 32;
 
 // One weight row decoded: int16 values (K), per block the scale d, and for
-// Q4_K the factor of the bsum term (-dmin) and the 16 mins in bsum order.
+// the formats with mins the factor of the bsum term (-dmin) and the 16
+// mins in bsum order.
 struct RowBuf {
   AlignedBuffer<int16_t> q, m;
   AlignedBuffer<uint16_t> dh;  // legacy formats: the f16 scales, converted in one pass
   AlignedBuffer<float> d, dm;
-  AlignedBuffer<float> sc;  // per tile column j: d_w * d_x at [j * nb + b], then Q4_K's dm * d_x
+  AlignedBuffer<float> sc;  // per tile column j: d_w * d_x at [j * nb + b], then the mins' dm * d_x
 };
 
 // n f16 values to f32: the hardware conversion where the target has one
@@ -83,12 +89,6 @@ inline void HalvesToFloat(const uint16_t* HWY_RESTRICT h, size_t n, float* HWY_R
     hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(h) + i)), df, out + i);
 #endif
   for (; i < n; ++i) out[i] = f16_to_f32(h[i]);
-}
-
-inline float HalfAt(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
 }
 
 // Activation columns [c0, c1) widened to int16, column c at (c - c0) * K.
@@ -144,85 +144,24 @@ inline void DecodeLegacy(const uint8_t* HWY_RESTRICT blk, int16_t* HWY_RESTRICT 
   }
 }
 
-// Q4_K super-block: d | dmin | 12 bytes of 6-bit scales and mins | 128 qs
-// (per 64 values: 32 bytes, low nibbles values 0..31, high 32..63).
-inline void DecodeQ4K(const uint8_t* HWY_RESTRICT blk, int16_t* HWY_RESTRICT out, float& d, float& dm,
-                      int16_t* HWY_RESTRICT mins) {
-  const D16 d16;
-  const hn::RebindToUnsigned<D16> du16;
-  const hn::Rebind<uint8_t, D16> du8;
-  const size_t n16 = hn::Lanes(d16);
-  d = HalfAt(blk);
-  dm = -HalfAt(blk + 2);
-  uint32_t u[4];  // bytes 0..7: scales, 8..15: mins
-  quant::unpack_scales_mins_k4(blk + 4, u);
-  uint8_t sm[16];
-  std::memcpy(sm, u, 16);
-  for (int t = 0; t < 16; ++t) mins[t] = sm[8 + t / 2];  // bsum t covers values 16t..16t+15
-  const uint8_t* qs = blk + 16;
-  const auto m4 = hn::Set(du16, 0x0f);
-  for (int i = 0; i < 4; ++i) {
-    const auto s0 = hn::Set(d16, sm[2 * i]), s1 = hn::Set(d16, sm[2 * i + 1]);
-    for (size_t j = 0; j < 32; j += n16) {
-      const auto v = hn::PromoteTo(du16, hn::LoadU(du8, qs + 32 * i + j));
-      hn::Store(hn::Mul(hn::BitCast(d16, hn::And(v, m4)), s0), d16, out + 64 * i + j);
-      hn::Store(hn::Mul(hn::BitCast(d16, hn::ShiftRight<4>(v)), s1), d16, out + 64 * i + 32 + j);
-    }
-  }
-}
-
-// Q6_K super-block: ql[128] | qh[64] | int8 scales[16] | f16 d. Per half h,
-// value 32t + l (l < 32) = ql[64h + l + 32 (t & 1)] nibble (t < 2: low)
-// | qh[32h + l] bits 2t, 2t+1 << 4; sub-block scale index 8h + 2t + l / 16.
-inline void DecodeQ6K(const uint8_t* HWY_RESTRICT blk, int16_t* HWY_RESTRICT out, float& d) {
-  const D16 d16;
-  const hn::RebindToUnsigned<D16> du16;
-  const hn::Rebind<uint8_t, D16> du8;
-  const size_t n16 = hn::Lanes(d16);
-  const uint8_t* ql = blk;
-  const uint8_t* qh = blk + 128;
-  const auto* sc = reinterpret_cast<const int8_t*>(blk + 192);
-  d = HalfAt(blk + 208);
-  const auto m4 = hn::Set(du16, 0x0f), m3 = hn::Set(du16, 3);
-  const auto k32 = hn::Set(d16, 32);
-  for (int h = 0; h < 2; ++h) {
-    for (size_t l = 0; l < 32; l += n16) {  // n16 <= 16: one scale per vector
-      const auto l0 = hn::PromoteTo(du16, hn::LoadU(du8, ql + 64 * h + l));
-      const auto l1 = hn::PromoteTo(du16, hn::LoadU(du8, ql + 64 * h + 32 + l));
-      const auto hb = hn::PromoteTo(du16, hn::LoadU(du8, qh + 32 * h + l));
-      const decltype(l0) q[4] = {
-          hn::Or(hn::And(l0, m4), hn::ShiftLeft<4>(hn::And(hb, m3))),
-          hn::Or(hn::And(l1, m4), hn::ShiftLeft<4>(hn::And(hn::ShiftRight<2>(hb), m3))),
-          hn::Or(hn::ShiftRight<4>(l0), hn::ShiftLeft<4>(hn::And(hn::ShiftRight<4>(hb), m3))),
-          hn::Or(hn::ShiftRight<4>(l1), hn::ShiftLeft<4>(hn::ShiftRight<6>(hb))),
-      };
-      for (int t = 0; t < 4; ++t) {
-        const auto s = hn::Set(d16, static_cast<int16_t>(sc[8 * h + 2 * t + static_cast<int>(l / 16)]));
-        hn::Store(hn::Mul(hn::Sub(hn::BitCast(d16, q[t]), k32), s), d16, out + 128 * h + 32 * t + l);
-      }
-    }
-  }
-}
-
 // Row wr (nb blocks) into rb.
 template <Format F>
 inline void DecodeRow(const uint8_t* HWY_RESTRICT wr, int64_t nb, RowBuf& rb) {
-  constexpr size_t kBytes = F == Format::Q8_0 ? 34 : F == Format::Q4_K ? 144 : F == Format::Q6_K ? 210 : 18;
+  constexpr size_t kBytes = kFormatInfo[format_index(F)].block_bytes;
   constexpr int64_t kB = kBlock<F>;
   rb.q.ensure(static_cast<size_t>(nb * kB));
   rb.d.ensure(static_cast<size_t>(nb));
   if constexpr (!kKQuant<F>) rb.dh.ensure(static_cast<size_t>(nb));
-  if constexpr (F == Format::Q4_K) {
+  if constexpr (kMinTerm<F>) {
     rb.dm.ensure(static_cast<size_t>(nb));
     rb.m.ensure(static_cast<size_t>(nb * 16));
   }
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wr + static_cast<size_t>(b) * kBytes;
     int16_t* out = rb.q.data() + b * kB;
-    if constexpr (F == Format::Q4_K) {
-      DecodeQ4K(blk, out, rb.d.data()[b], rb.dm.data()[b], rb.m.data() + b * 16);
-    } else if constexpr (F == Format::Q6_K) {
-      DecodeQ6K(blk, out, rb.d.data()[b]);
+    if constexpr (kKQuant<F>) {
+      DecodeK<F>(blk, out, rb.d.data() + b, kMinTerm<F> ? rb.dm.data() + b : nullptr,
+                 kMinTerm<F> ? rb.m.data() + b * 16 : nullptr);
     } else {
       std::memcpy(rb.dh.data() + b, blk, 2);
       DecodeLegacy<F>(blk, out);
@@ -232,7 +171,7 @@ inline void DecodeRow(const uint8_t* HWY_RESTRICT wr, int64_t nb, RowBuf& rb) {
 }
 
 // Per block the factors of column j's int32 sums: d_w * d_x at sc[j * nb + b]
-// (and Q4_K's -dmin * d_x at sc[(kC + j) * nb + b]), one vector multiply per
+// (and the mins' -dmin * d_x at sc[(kC + j) * nb + b]), one vector multiply per
 // lanes' worth of blocks instead of a scalar one per block in the tile loop.
 template <Format F, int kC>
 inline float* TileScales(RowBuf& rb, int64_t nb, const float* xd, size_t xd_stride) {
@@ -241,7 +180,7 @@ inline float* TileScales(RowBuf& rb, int64_t nb, const float* xd, size_t xd_stri
   const size_t n = static_cast<size_t>(nb);
   rb.sc.ensure(2 * kC * n);
   float* sc = rb.sc.data();
-  for (int t = 0; t < (F == Format::Q4_K ? 2 : 1); ++t) {
+  for (int t = 0; t < (kMinTerm<F> ? 2 : 1); ++t) {
     const float* w = t == 0 ? rb.d.data() : rb.dm.data();
     for (int j = 0; j < kC; ++j) {
       const float* x = xd + static_cast<size_t>(j) * xd_stride;
@@ -296,7 +235,7 @@ inline void DotTile(RowBuf* const rbs[], int64_t nb, const int16_t* HWY_RESTRICT
       for (int j = 0; j < kC; ++j)
         acc[r][j] =
             hn::MulAdd(hn::ConvertTo(df, hn::Add(s0[r][j], s1[r][j])), hn::Set(df, sc[r][j * nb + b]), acc[r][j]);
-    if constexpr (F == Format::Q4_K) {
+    if constexpr (kMinTerm<F>) {
       // -dmin * dx * sum_t m_t * bsum_t
       for (int r = 0; r < kR; ++r) {
         const int16_t* m = rbs[r]->m.data() + b * 16;

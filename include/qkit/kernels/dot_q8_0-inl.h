@@ -1,8 +1,8 @@
 // qkit/kernels/dot_q8_0-inl.h — the integer matmul kernels of every target
 // without the AVX-512 VNNI ones, and the routing to them:
 //   Targets without an int8 dot instruction (AVX2, SSE4, AVX3 without
-//     VNNI, NEON without dotprod): Q8_0 / Q4_0 / IQ4_NL x Q8_0 and Q4_K /
-//     Q6_K x Q8_K in dot_i16-inl.h (gemv_<w>_q8_0 / gemm_<w>_q8_0_1x4,
+//     VNNI, NEON without dotprod): Q8_0 / Q4_0 / IQ4_NL x Q8_0 and Q2_K ..
+//     Q6_K / IQ4_XS x Q8_K in dot_i16-inl.h (gemv_<w>_q8_0 / gemm_<w>_q8_0_1x4,
 //     gemv_<w>_q8_K / gemm_<w>_q8_K_2x4: Highway int16 widening
 //     multiply-add on rows decoded once per call; on AVX2 / AVX3 the GEMV
 //     is raw vpmaddubsw code, dot_avx2-inl.h).
@@ -222,6 +222,12 @@ inline bool HasIntKernel() {
 #else
     return UseNeonDot();
 #endif
+  } else if constexpr (F == Format::Q2_K || F == Format::Q3_K || F == Format::Q5_K || F == Format::IQ4_XS) {
+#if defined(QKIT_HAVE_I16_DOT)
+    return true;  // the int16 kernel (dot_i16_k-inl.h decoders)
+#else
+    return false;
+#endif
   } else {
     return false;
   }
@@ -232,9 +238,10 @@ template <Format F>
 inline void IntRows(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   if constexpr (F == Format::Q8_0 || F == Format::Q4_0) {
     RowsQ8<F == Format::Q4_0>(a, r0, r1, c0, c1);
-  } else if constexpr (F == Format::Q4_K || F == Format::Q6_K || F == Format::IQ4_NL) {
+  } else if constexpr (F == Format::Q4_K || F == Format::Q6_K || F == Format::IQ4_NL || F == Format::Q2_K ||
+                       F == Format::Q3_K || F == Format::Q5_K || F == Format::IQ4_XS) {
 #if defined(QKIT_HAVE_NEON_DOT)
-    if constexpr (F != Format::IQ4_NL) {
+    if constexpr (F == Format::Q4_K || F == Format::Q6_K) {
       if (UseNeonDot()) {
         neon::rows_q8_k_act<F == Format::Q6_K>(a, r0, r1, c0, c1);
         return;
@@ -255,7 +262,8 @@ inline void IntRows(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int
 template <Format F>
 inline void MatmulInt(const MatmulArgs& a) {
   if constexpr (F != Format::Q8_0 && F != Format::Q4_0 && F != Format::Q4_K && F != Format::Q6_K &&
-                F != Format::IQ4_NL) {
+                F != Format::IQ4_NL && F != Format::Q2_K && F != Format::Q3_K && F != Format::Q5_K &&
+                F != Format::IQ4_XS) {
     (void)a;  // no integer kernel: never called
     return;
   }
