@@ -172,4 +172,37 @@ struct MatmulArgs {
   int64_t row_begin = 0, row_end = 0;
 };
 
+// Where columns [c, c + NC) of quantized activations start in each of
+// x's arrays: what every register-tiled kernel looks up before its block
+// loop (one column's quants, block scales and sums per tile column).
+// Arrays the pair format does not have stay null.
+template <int NC>
+struct ActColumns {
+  const int8_t* qs[NC];
+  const float* d[NC];
+  const int32_t* sums[NC];    // Q8_0 / Q8_1
+  const float* s[NC];         // Q8_1
+  const int16_t* bsums[NC];   // Q8_K, sums of 16
+  const int16_t* bsums32[NC]; // Q8_K, sums of 32
+
+  ActColumns(const QuantAct& x, int64_t c) {
+    for (int j = 0; j < NC; ++j) {
+      const size_t cc = static_cast<size_t>(c + j);
+      qs[j] = x.qs + cc * x.qs_stride;
+      d[j] = at(x.d, cc * x.blk_stride);
+      sums[j] = at(x.sums, cc * x.blk_stride);
+      s[j] = at(x.s, cc * x.blk_stride);
+      bsums[j] = at(x.bsums, cc * x.bsum_stride);
+      bsums32[j] = at(x.bsums32, cc * (x.bsum_stride / 2));
+    }
+  }
+
+ private:
+  // No offset from a null array: that would be undefined behaviour.
+  template <class T>
+  static const T* at(const T* p, size_t off) {
+    return p ? p + off : nullptr;
+  }
+};
+
 }  // namespace qkit::kernels

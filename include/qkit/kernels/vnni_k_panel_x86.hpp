@@ -208,17 +208,10 @@ struct KPanel {
   template <int NC>
   QKIT_VNNI_TARGET void tile(const uint8_t* panel, int64_t p, int valid, int64_t c) const {
     const QuantAct& x = *a.act;
-    const int8_t* xq[NC];
-    const float* xd[NC];
-    const int16_t* xb[NC];
+    const ActColumns<NC> cols(x, c);
+    const auto& xb = K::kBsums32 ? cols.bsums32 : cols.bsums;
     __m512 f[NC];
-    for (int j = 0; j < NC; ++j) {
-      const size_t cc = static_cast<size_t>(c + j);
-      xq[j] = x.qs + cc * x.qs_stride;
-      xd[j] = x.d + cc * x.blk_stride;
-      xb[j] = K::kBsums32 ? x.bsums32 + cc * (x.bsum_stride / 2) : x.bsums + cc * x.bsum_stride;
-      f[j] = _mm512_setzero_ps();
-    }
+    for (int j = 0; j < NC; ++j) f[j] = _mm512_setzero_ps();
     constexpr int kMinStep = K::kBsums32 ? 8 : 16;  // bsums per super-block
     for (int64_t b = 0; b < nb; ++b) {
       const uint8_t* pb = panel + static_cast<size_t>(b) * kBlock;
@@ -234,7 +227,7 @@ struct KPanel {
           QKIT_UNROLL(8)
           for (int k = 0; k < 8; ++k) {
             const __m512i W = _mm512_load_si512(pq + 64 * (8 * s + k));
-            for (int j = 0; j < NC; ++j) acc[j] = _mm512_dpbusd_epi32(acc[j], W, bcast4(xq[j] + 256 * b + 32 * s + 4 * k));
+            for (int j = 0; j < NC; ++j) acc[j] = _mm512_dpbusd_epi32(acc[j], W, bcast4(cols.qs[j] + 256 * b + 32 * s + 4 * k));
           }
           const __m512i scv = _mm512_load_si512(pb + kScOff + 64 * s);
           for (int j = 0; j < NC; ++j) isum[j] = _mm512_add_epi32(isum[j], _mm512_mullo_epi32(acc[j], scv));
@@ -248,7 +241,7 @@ struct KPanel {
         for (int k = 0; k < 64; k += 2) {
           const __m512i W0 = _mm512_load_si512(pq + 64 * k), W1 = _mm512_load_si512(pq + 64 * (k + 1));
           for (int j = 0; j < NC; ++j) {
-            const int8_t* xo = xq[j] + 256 * b + 4 * k;
+            const int8_t* xo = cols.qs[j] + 256 * b + 4 * k;
             isum[j] = _mm512_dpbusd_epi32(isum[j], W0, bcast4(xo));
             odd[j] = _mm512_dpbusd_epi32(odd[j], W1, bcast4(xo + 4));
           }
@@ -256,7 +249,7 @@ struct KPanel {
         for (int j = 0; j < NC; ++j) isum[j] = _mm512_add_epi32(isum[j], odd[j]);
       }
       const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(pb));
-      for (int j = 0; j < NC; ++j) f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(d, _mm512_set1_ps(xd[j][b])), f[j]);
+      for (int j = 0; j < NC; ++j) f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(d, _mm512_set1_ps(cols.d[j][b])), f[j]);
       if constexpr (K::kMinPairs != 0) {
         const __m512 dm = _mm512_load_ps(reinterpret_cast<const float*>(pb + 64));
         __m512i imin[NC];
@@ -267,7 +260,7 @@ struct KPanel {
             imin[j] = _mm512_dpwssd_epi32(imin[j], mp, bcast4(reinterpret_cast<const int8_t*>(xb[j] + kMinStep * b + 2 * pr)));
         }
         for (int j = 0; j < NC; ++j)
-          f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imin[j]), _mm512_mul_ps(dm, _mm512_set1_ps(xd[j][b])), f[j]);
+          f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imin[j]), _mm512_mul_ps(dm, _mm512_set1_ps(cols.d[j][b])), f[j]);
       }
     }
     const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1u);

@@ -310,15 +310,12 @@ QKIT_VNNI_TARGET inline void row_tile(const MatmulArgs& a, int64_t r, int64_t c)
   const QuantAct& x = *a.act;
   const int64_t nb = a.cols / 32;
   const uint8_t* wr = a.w + static_cast<size_t>(r) * a.row_stride;
-  const int8_t* xq[NC];
+  const ActColumns<NC> cols(x, c);
   __m512 facc[NC];
-  for (int j = 0; j < NC; ++j) {
-    xq[j] = x.qs + static_cast<size_t>(c + j) * x.qs_stride;
-    facc[j] = _mm512_setzero_ps();
-  }
+  for (int j = 0; j < NC; ++j) facc[j] = _mm512_setzero_ps();
   int64_t b = 0;
-  for (; b + 16 <= nb; b += 16) span_step<F, NC, false>(wr, x, xq, c, b, 16, facc);
-  if (b < nb) span_step<F, NC, true>(wr, x, xq, c, b, static_cast<int>(nb - b), facc);
+  for (; b + 16 <= nb; b += 16) span_step<F, NC, false>(wr, x, cols.qs, c, b, 16, facc);
+  if (b < nb) span_step<F, NC, true>(wr, x, cols.qs, c, b, static_cast<int>(nb - b), facc);
   for (int j = 0; j < NC; ++j) a.y[static_cast<size_t>(c + j) * a.ldy + r] = _mm512_reduce_add_ps(facc[j]);
 }
 
@@ -377,15 +374,9 @@ QKIT_VNNI_TARGET inline void panel_tile(const MatmulArgs& a, const uint8_t* pane
                                         int64_t c) {
   using K = LegacyKind<F>;
   const QuantAct& x = *a.act;
-  const int8_t* xq[NC];
-  const float* xs[NC];
+  const ActColumns<NC> cols(x, c);
   __m512 facc[NC];
-  for (int j = 0; j < NC; ++j) {
-    const size_t cc = static_cast<size_t>(c + j);
-    xq[j] = x.qs + cc * x.qs_stride;
-    xs[j] = K::kMin ? x.s + cc * x.blk_stride : nullptr;
-    facc[j] = _mm512_setzero_ps();
-  }
+  for (int j = 0; j < NC; ++j) facc[j] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* pb = panel + static_cast<size_t>(b) * kPanelBlock;
     const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(pb));
@@ -394,11 +385,11 @@ QKIT_VNNI_TARGET inline void panel_tile(const MatmulArgs& a, const uint8_t* pane
     __m512i iacc[NC];
     for (int j = 0; j < NC; ++j) iacc[j] = _mm512_set1_epi32(-K::kOffset * act_sum<F>(x, c + j, b));
     for (int k = 0; k < 8; ++k)
-      for (int j = 0; j < NC; ++j) iacc[j] = _mm512_dpbusd_epi32(iacc[j], W[k], bcast_word(xq[j] + b * 32 + 4 * k));
+      for (int j = 0; j < NC; ++j) iacc[j] = _mm512_dpbusd_epi32(iacc[j], W[k], bcast_word(cols.qs[j] + b * 32 + 4 * k));
     for (int j = 0; j < NC; ++j) {
       facc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[j]), _mm512_mul_ps(dw, _mm512_set1_ps(act_d<F>(x, c + j, b))), facc[j]);
       if constexpr (K::kMin)
-        facc[j] = _mm512_fmadd_ps(_mm512_load_ps(reinterpret_cast<const float*>(pb + 64)), _mm512_set1_ps(xs[j][b]), facc[j]);
+        facc[j] = _mm512_fmadd_ps(_mm512_load_ps(reinterpret_cast<const float*>(pb + 64)), _mm512_set1_ps(cols.s[j][b]), facc[j]);
     }
   }
   const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1u);

@@ -45,17 +45,9 @@ QKIT_VNNI_TARGET inline void q4k_group_tile(const MatmulArgs& a, int64_t g, int6
   const QuantAct& x = *a.act;
   const int64_t nb = a.cols / 256;
   const uint8_t* gw = a.w + static_cast<size_t>(g) * a.row_stride;
-  const int8_t* xq[NC];
-  const float* xd[NC];
-  const int16_t* xb[NC];
+  const ActColumns<NC> cols(x, c);
   __m512 f[NC];
-  for (int j = 0; j < NC; ++j) {
-    const size_t cc = static_cast<size_t>(c + j);
-    xq[j] = x.qs + cc * x.qs_stride;
-    xd[j] = x.d + cc * x.blk_stride;
-    xb[j] = x.bsums32 + cc * (x.bsum_stride / 2);
-    f[j] = _mm512_setzero_ps();
-  }
+  for (int j = 0; j < NC; ++j) f[j] = _mm512_setzero_ps();
   const __m512i k1 = _mm512_set1_epi32(0x3f3f3f3f), k2 = _mm512_set1_epi32(0x0f0f0f0f),
                 k3 = _mm512_set1_epi32(0x03030303), m4 = _mm512_set1_epi8(0x0f);
   for (int64_t s = 0; s < nb; ++s) {
@@ -81,7 +73,7 @@ QKIT_VNNI_TARGET inline void q4k_group_tile(const MatmulArgs& a, int64_t g, int6
         const __m512i lo = _mm512_and_si512(p, m4);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(p, 4), m4);
         for (int j = 0; j < NC; ++j) {
-          const int8_t* xo = xq[j] + 256 * s + 64 * i + 4 * t;
+          const int8_t* xo = cols.qs[j] + 256 * s + 64 * i + 4 * t;
           lo_acc[j] = _mm512_dpbusd_epi32(lo_acc[j], lo, bcast4(xo));
           hi_acc[j] = _mm512_dpbusd_epi32(hi_acc[j], hi, bcast4(xo + 32));
         }
@@ -95,12 +87,12 @@ QKIT_VNNI_TARGET inline void q4k_group_tile(const MatmulArgs& a, int64_t g, int6
     for (int q = 0; q < 4; ++q) {
       const __m512i mp = mps[q];
       for (int j = 0; j < NC; ++j)
-        imin[j] = _mm512_dpwssd_epi32(imin[j], mp, bcast4(reinterpret_cast<const int8_t*>(xb[j] + 8 * s + 2 * q)));
+        imin[j] = _mm512_dpwssd_epi32(imin[j], mp, bcast4(reinterpret_cast<const int8_t*>(cols.bsums32[j] + 8 * s + 2 * q)));
     }
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)));
     const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + 32)));
     for (int j = 0; j < NC; ++j) {
-      const __m512 dx = _mm512_set1_ps(xd[j][s]);
+      const __m512 dx = _mm512_set1_ps(cols.d[j][s]);
       f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(d, dx), f[j]);
       f[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(imin[j]), _mm512_mul_ps(dm, dx), f[j]);
     }

@@ -102,39 +102,31 @@ QKIT_VNNI_TARGET inline void group_tile(const MatmulArgs& a, int64_t g, int64_t 
   const QuantAct& x = *a.act;
   const int64_t nb = a.cols / 32;
   const uint8_t* gw = a.w + static_cast<size_t>(g) * a.row_stride;
-  const int8_t* xq[NC];
-  const float* xd[NC];
-  const int32_t* xs[NC];
+  const ActColumns<NC> cols(x, c);
   __m512 facc[NC];
-  for (int j = 0; j < NC; ++j) {
-    const size_t cc = static_cast<size_t>(c + j);
-    xq[j] = x.qs + cc * x.qs_stride;
-    xd[j] = x.d + cc * x.blk_stride;
-    xs[j] = x.sums + cc * x.blk_stride;
-    facc[j] = _mm512_setzero_ps();
-  }
+  for (int j = 0; j < NC; ++j) facc[j] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     __m512i W[8];
     __m512 dw;
     load_group_block<kKind>(gw + static_cast<size_t>(b) * kGroupBlock, dec, W, dw);
     if constexpr (NC == 1) {
       // A lone column: two chains hide vpdpbusd latency.
-      const int8_t* xb = xq[0] + b * 32;
-      __m512i i0 = _mm512_set1_epi32(-kOff * xs[0][b]);
+      const int8_t* xb = cols.qs[0] + b * 32;
+      __m512i i0 = _mm512_set1_epi32(-kOff * cols.sums[0][b]);
       __m512i i1 = _mm512_setzero_si512();
       for (int k = 0; k < 8; k += 2) {
         i0 = _mm512_dpbusd_epi32(i0, W[k], bcast4(xb + 4 * k));
         i1 = _mm512_dpbusd_epi32(i1, W[k + 1], bcast4(xb + 4 * k + 4));
       }
       facc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)),
-                                _mm512_mul_ps(dw, _mm512_set1_ps(xd[0][b])), facc[0]);
+                                _mm512_mul_ps(dw, _mm512_set1_ps(cols.d[0][b])), facc[0]);
     } else {
       __m512i iacc[NC];
-      for (int j = 0; j < NC; ++j) iacc[j] = _mm512_set1_epi32(-kOff * xs[j][b]);
+      for (int j = 0; j < NC; ++j) iacc[j] = _mm512_set1_epi32(-kOff * cols.sums[j][b]);
       for (int k = 0; k < 8; ++k)
-        for (int j = 0; j < NC; ++j) iacc[j] = _mm512_dpbusd_epi32(iacc[j], W[k], bcast4(xq[j] + b * 32 + 4 * k));
+        for (int j = 0; j < NC; ++j) iacc[j] = _mm512_dpbusd_epi32(iacc[j], W[k], bcast4(cols.qs[j] + b * 32 + 4 * k));
       for (int j = 0; j < NC; ++j)
-        facc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[j]), _mm512_mul_ps(dw, _mm512_set1_ps(xd[j][b])), facc[j]);
+        facc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[j]), _mm512_mul_ps(dw, _mm512_set1_ps(cols.d[j][b])), facc[j]);
     }
   }
   const int64_t r0 = g * kGroupRows;
@@ -157,22 +149,14 @@ QKIT_VNNI_TARGET inline void group_pair_tile(const MatmulArgs& a, int64_t g, int
   const int64_t nb = a.cols / 32;
   const uint8_t* gw0 = a.w + static_cast<size_t>(g) * a.row_stride;
   const uint8_t* gw1 = gw0 + a.row_stride;
-  const int8_t* xq[NC];
-  const float* xd[NC];
-  const int32_t* xs[NC];
+  const ActColumns<NC> cols(x, c);
   __m512 f0[NC], f1[NC];
-  for (int j = 0; j < NC; ++j) {
-    const size_t cc = static_cast<size_t>(c + j);
-    xq[j] = x.qs + cc * x.qs_stride;
-    xd[j] = x.d + cc * x.blk_stride;
-    xs[j] = x.sums + cc * x.blk_stride;
-    f0[j] = f1[j] = _mm512_setzero_ps();
-  }
+  for (int j = 0; j < NC; ++j) f0[j] = f1[j] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* b0 = gw0 + static_cast<size_t>(b) * kGroupBlock;
     const uint8_t* b1 = gw1 + static_cast<size_t>(b) * kGroupBlock;
     __m512i i0[NC], i1[NC];
-    for (int j = 0; j < NC; ++j) i0[j] = i1[j] = _mm512_set1_epi32(-kOff * xs[j][b]);
+    for (int j = 0; j < NC; ++j) i0[j] = i1[j] = _mm512_set1_epi32(-kOff * cols.sums[j][b]);
     if constexpr (kNibbles<kKind>) {
       for (int k = 0; k < 4; ++k) {
         const __m512i p0 = _mm512_loadu_si512(b0 + 32 + 64 * k);
@@ -180,8 +164,8 @@ QKIT_VNNI_TARGET inline void group_pair_tile(const MatmulArgs& a, int64_t g, int
         const __m512i lo0 = dec.lo(p0), hi0 = dec.hi(p0);
         const __m512i lo1 = dec.lo(p1), hi1 = dec.hi(p1);
         for (int j = 0; j < NC; ++j) {
-          const __m512i xl = bcast4(xq[j] + b * 32 + 4 * k);
-          const __m512i xh = bcast4(xq[j] + b * 32 + 16 + 4 * k);
+          const __m512i xl = bcast4(cols.qs[j] + b * 32 + 4 * k);
+          const __m512i xh = bcast4(cols.qs[j] + b * 32 + 16 + 4 * k);
           i0[j] = _mm512_dpbusd_epi32(i0[j], lo0, xl);
           i1[j] = _mm512_dpbusd_epi32(i1[j], lo1, xl);
           i0[j] = _mm512_dpbusd_epi32(i0[j], hi0, xh);
@@ -193,7 +177,7 @@ QKIT_VNNI_TARGET inline void group_pair_tile(const MatmulArgs& a, int64_t g, int
         const __m512i w0 = _mm512_loadu_si512(b0 + 32 + 64 * k);
         const __m512i w1 = _mm512_loadu_si512(b1 + 32 + 64 * k);
         for (int j = 0; j < NC; ++j) {
-          const __m512i xv = bcast4(xq[j] + b * 32 + 4 * k);
+          const __m512i xv = bcast4(cols.qs[j] + b * 32 + 4 * k);
           i0[j] = _mm512_dpbusd_epi32(i0[j], w0, xv);
           i1[j] = _mm512_dpbusd_epi32(i1[j], w1, xv);
         }
@@ -202,7 +186,7 @@ QKIT_VNNI_TARGET inline void group_pair_tile(const MatmulArgs& a, int64_t g, int
     const __m512 dw0 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0)));
     const __m512 dw1 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1)));
     for (int j = 0; j < NC; ++j) {
-      const __m512 dx = _mm512_set1_ps(xd[j][b]);
+      const __m512 dx = _mm512_set1_ps(cols.d[j][b]);
       f0[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0[j]), _mm512_mul_ps(dw0, dx), f0[j]);
       f1[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1[j]), _mm512_mul_ps(dw1, dx), f1[j]);
     }
