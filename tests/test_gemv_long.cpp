@@ -37,7 +37,7 @@ std::vector<float> normal(std::mt19937& rng, size_t n, float scale) {
 TEST_CASE("long-row gemv and two-column gemm match the scalar reference dot", "[matmul][gemv]") {
   std::mt19937 rng(11);
   const int64_t m = 7;
-  for (const Case cs : {Case{Format::F16, 4096}, Case{Format::F16, 8192 + 5}, Case{Format::TQ1_0, 8192},
+  for (const Case cs : {Case{Format::F16, 4096}, Case{Format::F16, 8192 + 5}, Case{Format::TQ1_0, 8192}, Case{Format::Q2_K, 8192},
                         Case{Format::TQ2_0, 8192}, Case{Format::Q5_K, 8192}}) {
     const Format f = cs.f;
     const int64_t k = cs.k;

@@ -10,6 +10,7 @@
 
 #include "qkit/kernels/intrin_warnings.hpp"
 
+#include "qkit/kernels/vnni_gemv_q2k_x86.hpp"
 #include "qkit/kernels/vnni_k_x86.hpp"
 
 #if defined(QKIT_HAVE_VNNI_X86)
@@ -66,6 +67,15 @@ struct DecQ3K {
 struct DecQ2K {
   static constexpr size_t kBytes = 84;
   static constexpr bool kScaled = true, kMinFloat = true;
+  // One column: gemv_q2_K_q8_K (vnni_gemv_q2k_x86.hpp), which rearranges
+  // the activation instead of decoding into KDecoded; false otherwise (a
+  // property of the call, so a column never changes path with the thread
+  // count).
+  QKIT_VNNI_TARGET static bool gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    if (a.act->n != 1) return false;
+    q2k_gemv(a, r0, r1, c0, c1);
+    return true;
+  }
   QKIT_VNNI_TARGET static KDecoded decode(const uint8_t* blk) {
     KDecoded r;
     r.d = f16_scalar(blk + 80);
