@@ -233,6 +233,33 @@ TEST_CASE("gemm with N = 512 matches the reference (fast formats)", "[matmul]") 
   }
 }
 
+TEST_CASE("256-value formats without the int8 dot fast paths match the reference, N across the 64-column chunk",
+          "[matmul]") {
+  // Fast paths off: AVX3 / AVX3_DL take the AVX2 GEMV and the int16 GEMM
+  // (dot_avx2_k-inl.h, dot_i16-inl.h) instead of VNNI, Arm NEON its int16
+  // kernels instead of sdot; 70 columns cross the kernels' 64-column chunk.
+  std::mt19937 rng(29);
+  for (Format f : {Format::Q2_K, Format::Q3_K, Format::Q4_K, Format::Q5_K, Format::Q6_K, Format::IQ4_XS}) {
+    const int64_t k = 512;
+    Problem p;
+    REQUIRE(make_problem(f, 11, k, rng, p));
+    for (int64_t n : {1, 2, 70}) {
+      std::vector<float> X(static_cast<size_t>(n * k));
+      for (int64_t c = 0; c < n; ++c) {
+        const auto col = random_row(rng, static_cast<size_t>(k), c % 2 ? 4.0f : 1.0f);
+        std::copy(col.begin(), col.end(), X.begin() + c * k);
+      }
+      for (int64_t t : cpu::supported_targets()) {
+        cpu::ScopedTarget scope(t, 0);
+        INFO(format_name(f) << " target " << cpu::target_name(t) << " variant " << matmul_variant(f) << " N " << n);
+        std::vector<float> Y(static_cast<size_t>(n * p.m), -1.0f);
+        gemm(WeightView{f, p.w.data(), p.m, k, 0}, X.data(), n, Y.data());
+        check_against_reference(p, X, n, Y, 2e-5);
+      }
+    }
+  }
+}
+
 TEST_CASE("results are identical for 1, 2 and 3 threads", "[matmul][thread]") {
   std::mt19937 rng(3);
   ThreadPool p2(2), p3(3);

@@ -18,10 +18,12 @@
 //                                            q4_K, q6_K repacked (vnni_repack_k_x86.hpp)
 //   every other target (routing in dot_q8_0-inl.h):
 //     gemv_<w>_q8_0 / gemm_<w>_q8_0_1x4      q8_0, q4_0, iq4_nl rows, and
-//     gemv_<w>_q8_K / gemm_<w>_q8_K_2x4      q4_K, q6_K rows, without a dot
-//       instruction (AVX2, SSE4, AVX3 without vnni, NEON without dotprod):
-//       Highway int16 widening multiply-add (dot_i16-inl.h); the GEMV on
-//       AVX2 / AVX3 is raw vpmaddubsw code (dot_avx2-inl.h)
+//     gemv_<w>_q8_K / gemm_<w>_q8_K_2x4      q2_K..q6_K, iq4_xs rows, without a dot
+//       instruction (AVX2, SSE4, AVX3 without vnni, NEON without dotprod;
+//       q2_K, q3_K, q5_K, iq4_xs also with dotprod):
+//       Highway int16 widening multiply-add (dot_i16-inl.h, decoders in
+//       dot_i16_k-inl.h); the GEMV on AVX2 / AVX3 is raw vpmaddubsw code
+//       (dot_avx2-inl.h, dot_avx2_k-inl.h)
 //     q8_0 / q4_0 with "+dotprod": Arm sdot (neon_dot.hpp); SVE svdot
 //       (sve_dot_arm.hpp; SVE without sdot: gemv_q8_0_q8_0 /
 //       gemm_q8_0_q8_0_1x1, Highway, plain per block); "+i8mm":
@@ -80,7 +82,7 @@ inline bool UsesIntKernel() {
   if constexpr (kHasVnniKernel<F>) {
     if (cpu::has_fast_path(cpu::kFastVnni)) return true;
   }
-  return HasIntKernel<F>();  // dot_q8_0-inl.h: Q8_0/Q4_0 everywhere; IQ4_NL, Q4_K, Q6_K but on SCALAR/SVE-without-sdot
+  return HasIntKernel<F>();  // dot_q8_0-inl.h: Q8_0/Q4_0 everywhere; IQ4_NL, Q2_K..Q6_K, IQ4_XS but on SCALAR/SVE-without-sdot
 }
 
 template <Format F>
