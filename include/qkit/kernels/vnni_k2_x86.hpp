@@ -11,6 +11,7 @@
 #include "qkit/kernels/intrin_warnings.hpp"
 
 #include "qkit/kernels/vnni_gemv_q2k_x86.hpp"
+#include "qkit/kernels/vnni_gemv_tq1_x86.hpp"
 #include "qkit/kernels/vnni_k_x86.hpp"
 
 #if defined(QKIT_HAVE_VNNI_X86)
@@ -140,8 +141,14 @@ inline constexpr TritTables kTritTables = make_trit_tables();
 struct DecTQ1 {
   static constexpr size_t kBytes = 54;
   static constexpr bool kScaled = false, kMinFloat = false;
-  // Few columns: a GEMV without the trit decode (below); false otherwise.
-  QKIT_VNNI_TARGET static bool gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
+  // One or two columns in total: gemv_tq1_0_q8_K without the trit decode
+  // (vnni_gemv_tq1_x86.hpp); false otherwise (a property of the call, so a
+  // column never changes path with the thread count).
+  QKIT_VNNI_TARGET static bool gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    if (a.act->n > 2) return false;
+    tq1_gemv(a, r0, r1, c0, c1);
+    return true;
+  }
   QKIT_VNNI_TARGET static KDecoded decode(const uint8_t* blk) {
     KDecoded r;
     r.d = f16_scalar(blk + 52);
@@ -164,120 +171,6 @@ struct DecTQ1 {
     return r;
   }
 };
-
-// TQ1_0 GEMV without a trit decode. With m_n = (b * 3^n) mod 256 (m_0 = b)
-// a byte's trit n is the carry of 3 m_n: 3 m_n = 256 t_n + m_{n+1}, so
-//   sum_n t_n x_n = (3 sum_n m_n x_n - sum_n m_{n+1} x_n) / 256,
-// exact in each int32 lane. The m_n come from two byte adds each (m_{n+1}
-// = m_n + m_n + m_n, wrapping), against the decode's 16 multiplies (vpmullw
-// is slow on AVX-512 cores that split 512-bit ops): 10 vpdpbusd and 10 adds
-// per block instead of 4 vpdpbusd and ~36 decode ops. The price is 320
-// bytes of activations per block, rearranged once per call (tq1_gemv_act):
-// vector n holds, per 16-byte lane, the values of trit n of qs[0..15],
-// qs[16..31], qs[32..47], and qh[0..3] (zero elsewhere: the block's d and
-// the zero bytes past it then add nothing). Used for one or two columns,
-// where the decode is not shared by enough columns to pay for itself.
-inline constexpr int kTq1ActBytes = 320;
-
-// One column's Q8_K quants rearranged per block (kTq1ActBytes each), and
-// 256 * (sum of the block's quants): the quants' -1 offset, seeded into
-// the subtracted sum.
-inline void tq1_gemv_act(const QuantAct& x, int64_t c, int64_t nb, int8_t* xp, int32_t* seed) {
-  const int8_t* q = x.qs + static_cast<size_t>(c) * x.qs_stride;
-  const int16_t* bs = x.bsums + static_cast<size_t>(c) * x.bsum_stride;
-  for (int64_t b = 0; b < nb; ++b) {
-    int8_t* o = xp + b * kTq1ActBytes;
-    const int8_t* qb = q + b * 256;
-    // Vector n: values 32n .. 32n + 31, 160 + 16n .. + 15, 240 + 4n .. + 3
-    // (none for n = 4), then zeros.
-    for (int n = 0; n < 5; ++n) {
-      int8_t* v = o + 64 * n;
-      std::memcpy(v, qb + 32 * n, 32);
-      std::memcpy(v + 32, qb + 160 + 16 * n, 16);
-      std::memset(v + 48, 0, 16);
-      if (n < 4) std::memcpy(v + 48, qb + 240 + 4 * n, 4);
-    }
-    int32_t s = 0;
-    for (int i = 0; i < 16; ++i) s += bs[b * 16 + i];
-    seed[b] = 256 * s;
-  }
-}
-
-// kR rows from r against one rearranged column (each row's sequence is
-// the same whatever kR).
-template <int kR>
-QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, const int64_t* rows, int64_t c, const int8_t* xp,
-                                           const int32_t* seed) {
-  const QuantAct& x = *a.act;
-  const int64_t nb = a.cols / 256;
-  const float* dx = x.d + static_cast<size_t>(c) * x.blk_stride;
-  const __m512i z = _mm512_setzero_si512();
-  const uint8_t* wr[kR];
-  __m512 acc[kR];
-  for (int j = 0; j < kR; ++j) {
-    wr[j] = a.w + static_cast<size_t>(rows[j]) * a.row_stride;
-    acc[j] = _mm512_setzero_ps();
-  }
-  for (int64_t b = 0; b < nb; ++b) {
-    const int8_t* xb = xp + b * kTq1ActBytes;
-    const __m512i sd = _mm512_castsi128_si512(_mm_cvtsi32_si128(seed[b]));
-    __m512i m[kR], s[kR], t[kR];
-    for (int j = 0; j < kR; ++j) {
-      // 54 bytes: a masked load never touches the bytes past the block.
-      m[j] = _mm512_maskz_loadu_epi8((1ull << 54) - 1, wr[j] + static_cast<size_t>(b) * DecTQ1::kBytes);
-      s[j] = z;
-      t[j] = sd;
-    }
-    for (int n = 0; n < 5; ++n) {
-      const __m512i xv = _mm512_load_si512(xb + 64 * n);
-      for (int j = 0; j < kR; ++j) {
-        s[j] = _mm512_dpbusd_epi32(s[j], m[j], xv);
-        m[j] = _mm512_add_epi8(_mm512_add_epi8(m[j], m[j]), m[j]);
-        t[j] = _mm512_dpbusd_epi32(t[j], m[j], xv);
-      }
-    }
-    for (int j = 0; j < kR; ++j) {
-      // 256 * (the block's integer sum) per lane: exact in f32, and so is
-      // the scale's 1 / 256.
-      const __m512i i256 = _mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(s[j], s[j]), s[j]), t[j]);
-      const float dd = f16_scalar(wr[j] + static_cast<size_t>(b) * DecTQ1::kBytes + 52) * dx[b] * (1.0f / 256.0f);
-      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i256), _mm512_set1_ps(dd), acc[j]);
-    }
-  }
-  for (int j = 0; j < kR; ++j) a.y[static_cast<size_t>(c) * a.ldy + rows[j]] = _mm512_reduce_add_ps(acc[j]);
-}
-
-QKIT_VNNI_TARGET inline void tq1_gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  const int64_t nb = a.cols / 256;
-  thread_local AlignedBuffer<int8_t> xp_buf;
-  thread_local AlignedBuffer<int32_t> seed_buf;
-  xp_buf.ensure(static_cast<size_t>(nb * kTq1ActBytes));
-  seed_buf.ensure(static_cast<size_t>(nb));
-  for (int64_t c = c0; c < c1; ++c) {
-    tq1_gemv_act(*a.act, c, nb, xp_buf.data(), seed_buf.data());
-    // Two rows per pass, from the two halves of the range: each pass
-    // shares the activation loads, and the weights stay two long
-    // sequential streams (rows a row apart measured 10-20% faster in
-    // cache but 2-3x slower streaming from memory).
-    const int64_t h = (r1 - r0) / 2;
-    for (int64_t r = r0; r < r0 + h; ++r) {
-      const int64_t rows[2] = {r, r + h};
-      tq1_gemv_tile<2>(a, rows, c, xp_buf.data(), seed_buf.data());
-    }
-    if ((r1 - r0) % 2) {
-      const int64_t last = r1 - 1;
-      tq1_gemv_tile<1>(a, &last, c, xp_buf.data(), seed_buf.data());
-    }
-  }
-}
-
-// rows_k's GEMV hook for TQ1_0: one or two columns in total (a property
-// of the call, so a column never changes path with the thread count).
-QKIT_VNNI_TARGET inline bool DecTQ1::gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  if (a.act->n > 2) return false;
-  tq1_gemv(a, r0, r1, c0, c1);
-  return true;
-}
 
 }  // namespace qkit::kernels::vnni
 
