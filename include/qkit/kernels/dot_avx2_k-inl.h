@@ -83,11 +83,19 @@ inline void NibblesK4(const uint8_t* qs, int h, __m256i q[4]) {
   q[3] = _mm256_and_si256(_mm256_srli_epi16(v1, 4), m4);
 }
 
+// What most decoders share: quants in activation order, so vector t of a
+// half covers groups 2t (low 128-bit lane) and 2t + 1 (high lane).
+struct KDecBase {
+  static constexpr bool kPairedX = false;  // true: the activation arranged by PairX
+  static constexpr int kGroupLo[4] = {0, 2, 4, 6};
+  static constexpr int kGroupHi[4] = {1, 3, 5, 7};
+};
+
 template <Format F>
 struct KDec;
 
 template <>
-struct KDec<Format::Q4_K> {
+struct KDec<Format::Q4_K> : KDecBase {
   static constexpr BsumTerm kTerm = BsumTerm::kFloat;
   static constexpr bool kSigned = false;
   static KScales Scales(const uint8_t* blk) { return ScalesMinsK4(blk); }
@@ -97,7 +105,7 @@ struct KDec<Format::Q4_K> {
 // Q5_K: Q4_K's fields, then qh[32] | qs[128]; value 32i + l has its 5th
 // bit in bit i of qh[l].
 template <>
-struct KDec<Format::Q5_K> {
+struct KDec<Format::Q5_K> : KDecBase {
   static constexpr BsumTerm kTerm = BsumTerm::kFloat;
   static constexpr bool kSigned = false;
   static KScales Scales(const uint8_t* blk) { return ScalesMinsK4(blk); }
@@ -112,7 +120,7 @@ struct KDec<Format::Q5_K> {
 // = ql[64h + l + 32 (t & 1)] nibble (t < 2: low) | qh[32h + l] bits 2t,
 // 2t + 1 << 4; quants offset by 32.
 template <>
-struct KDec<Format::Q6_K> {
+struct KDec<Format::Q6_K> : KDecBase {
   static constexpr BsumTerm kTerm = BsumTerm::kInt;
   static constexpr bool kSigned = false;
   static KScales Scales(const uint8_t* blk) {
@@ -134,7 +142,7 @@ struct KDec<Format::Q6_K> {
 // Q2_K: scales[16] (low nibble scale, high nibble min) | qs[64] | d | dmin;
 // value 128h + 32t + l = bits 2t, 2t + 1 of qs[32h + l].
 template <>
-struct KDec<Format::Q2_K> {
+struct KDec<Format::Q2_K> : KDecBase {
   static constexpr BsumTerm kTerm = BsumTerm::kFloat;
   static constexpr bool kSigned = false;
   static KScales Scales(const uint8_t* blk) {
@@ -156,7 +164,7 @@ struct KDec<Format::Q2_K> {
 // hmask[l] << 2, offset by 4 (the reference's "minus 4 where the high bit
 // is clear").
 template <>
-struct KDec<Format::Q3_K> {
+struct KDec<Format::Q3_K> : KDecBase {
   static constexpr BsumTerm kTerm = BsumTerm::kInt;
   static constexpr bool kSigned = false;
   static KScales Scales(const uint8_t* blk) {
@@ -179,10 +187,19 @@ struct KDec<Format::Q3_K> {
 // values) as an IQ4_NL block: value j in the low nibble of qs[16 ib + j],
 // j + 16 in the high one, looked up in the 16 levels. Scale ib (6 bits,
 // minus 32) = nibble ib of scales_l | bits 2 ib, 2 ib + 1 of scales_h << 4.
+// One 32-byte load holds sub-blocks ib, ib + 1: its low nibbles are values
+// 0..15 of both (one per 128-bit lane), its high nibbles 16..31, so the
+// activation is arranged to match once per call (PairX) instead of the
+// weights per row (a lane insert per 32 values).
 template <>
 struct KDec<Format::IQ4_XS> {
   static constexpr BsumTerm kTerm = BsumTerm::kNone;
   static constexpr bool kSigned = true;
+  static constexpr bool kPairedX = true;
+  // q[t]: sub-block 4h + 2 (t / 2) in the low lane, the next in the high
+  // one; the half's group of sub-block 4h + j is 2j
+  static constexpr int kGroupLo[4] = {0, 0, 4, 4};
+  static constexpr int kGroupHi[4] = {2, 2, 6, 6};
   static KScales Scales(const uint8_t* blk) {
     uint32_t sl;
     uint16_t sh;
@@ -201,18 +218,32 @@ struct KDec<Format::IQ4_XS> {
   static void Half(const uint8_t* blk, int h, __m256i q[4]) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     const __m256i tbl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4Values)));
-    for (int t = 0; t < 4; ++t) {
-      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 8 + 16 * (4 * h + t)));
-      q[t] = _mm256_shuffle_epi8(tbl, _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), m4));
+    for (int p = 0; p < 2; ++p) {
+      const __m256i v = Load32(blk + 8 + 64 * h + 32 * p);
+      q[2 * p] = _mm256_shuffle_epi8(tbl, _mm256_and_si256(v, m4));
+      q[2 * p + 1] = _mm256_shuffle_epi8(tbl, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
     }
   }
 };
+
+// The activation in the order of kPairedX decoders: per 64 values the
+// 16-byte chunks 0, 2, 1, 3 (values 0..15 and 32..47 of each pair of
+// 32-value sub-blocks first, then 16..31 and 48..63). k: a multiple of 64.
+inline void PairX(const int8_t* HWY_RESTRICT x, int64_t k, int8_t* HWY_RESTRICT out) {
+  for (int64_t i = 0; i < k; i += 64) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i + 32));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_permute2x128_si256(a, b, 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 32), _mm256_permute2x128_si256(a, b, 0x31));
+  }
+}
 
 template <Format F>
 inline constexpr bool kHasKDec = F == Format::Q2_K || F == Format::Q3_K || F == Format::Q4_K ||
                                  F == Format::Q5_K || F == Format::Q6_K || F == Format::IQ4_XS;
 
-// One row (nb super-blocks) . one column: xq quants, xd scales, bsums.
+// One row (nb super-blocks) . one column: xq quants (arranged by PairX
+// for kPairedX decoders), xd scales, bsums.
 template <Format F>
 inline float GemvK(const uint8_t* HWY_RESTRICT wr, int64_t nb, const int8_t* HWY_RESTRICT xq,
                    const float* HWY_RESTRICT xd, const int16_t* HWY_RESTRICT bsums) {
@@ -232,8 +263,9 @@ inline float GemvK(const uint8_t* HWY_RESTRICT wr, int64_t nb, const int8_t* HWY
       const __m256i tab = _mm256_broadcastsi128_si256(h == 0 ? _mm256_castsi256_si128(s.sc)
                                                              : _mm256_extracti128_si256(s.sc, 1));
       for (int t = 0; t < 4; ++t) {
-        // values 32t .. 32t + 15 of the half: group 2t; the next 16: 2t + 1
-        const __m256i sc = _mm256_shuffle_epi8(tab, _mm256_set_m128i(PairIndex(2 * t + 1), PairIndex(2 * t)));
+        // the group scale of each 128-bit lane of q[t]
+        const __m256i sc =
+            _mm256_shuffle_epi8(tab, _mm256_set_m128i(PairIndex(Dec::kGroupHi[t]), PairIndex(Dec::kGroupLo[t])));
         const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 128 * h + 32 * t));
         __m256i p;
         if constexpr (Dec::kSigned) {

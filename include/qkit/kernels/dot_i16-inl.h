@@ -277,10 +277,19 @@ inline void Rows(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_
 #if defined(QKIT_HAVE_AVX2_GEMV)
   // GEMV (decided by N, so every split of a call takes the same path).
   if (x.n == 1) {
+    const int8_t* xq = x.qs;
+    if constexpr (kKQuant<F>) {
+      if constexpr (avx2::KDec<F>::kPairedX) {  // the activation in the decoder's order, once per call
+        thread_local AlignedBuffer<int8_t> xp;
+        xp.ensure(k);
+        avx2::PairX(x.qs, a.cols, xp.data());
+        xq = xp.data();
+      }
+    }
     for (int64_t r = r0; r < r1; ++r) {
       const uint8_t* wr = a.w + static_cast<size_t>(r) * a.row_stride;
       if constexpr (kKQuant<F>) {
-        a.y[r] = avx2::GemvK<F>(wr, nb, x.qs, x.d, x.bsums);
+        a.y[r] = avx2::GemvK<F>(wr, nb, xq, x.d, x.bsums);
       } else {
         a.y[r] = avx2::GemvLegacy<F>(wr, nb, x.qs, x.d, x.sums);
       }
