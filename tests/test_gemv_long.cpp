@@ -1,7 +1,7 @@
 // GEMV paths that the main matmul test's short rows never reach: F16 rows
 // of 4096 values and more (activations held as f16, float_matmul-inl.h),
 // and formats whose one- or two-column path differs from the tiles (TQ1_0's
-// rearranged activations, vnni_k2_x86.hpp), on long rows, checked on every
+// and Q2_K's rearranged activations, vnni_gemv_*_x86.hpp), on long rows, checked on every
 // target against the scalar reference dot (quant/registry.hpp vec_dot_ref)
 // and for identical results at 1 and 2 threads.
 #include <catch2/catch.hpp>
@@ -37,7 +37,9 @@ std::vector<float> normal(std::mt19937& rng, size_t n, float scale) {
 TEST_CASE("long-row gemv and two-column gemm match the scalar reference dot", "[matmul][gemv]") {
   std::mt19937 rng(11);
   const int64_t m = 7;
-  for (const Case cs : {Case{Format::F16, 4096}, Case{Format::F16, 8192 + 5}, Case{Format::TQ1_0, 8192}, Case{Format::Q2_K, 8192},
+  for (const Case cs : {Case{Format::F16, 4096}, Case{Format::F16, 8192 + 5}, Case{Format::TQ1_0, 8192},
+                        // 19 super-blocks: the last block's d lies past TQ1_0's last 64-byte window
+                        Case{Format::TQ1_0, 19 * 256}, Case{Format::Q2_K, 8192},
                         Case{Format::TQ2_0, 8192}, Case{Format::Q5_K, 8192}}) {
     const Format f = cs.f;
     const int64_t k = cs.k;

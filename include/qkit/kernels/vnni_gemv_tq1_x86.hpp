@@ -8,14 +8,20 @@
 // (m_0 = b), trit n is the carry of 3 m_n: 3 m_n = 256 t_n + m_{n+1}, so
 //   sum_n t_n x_n = (3 sum_n m_n x_n - sum_n m_{n+1} x_n) / 256,
 // exact in each int32 lane. The m_n come from two byte adds each (m_{n+1}
-// = m_n + m_n + m_n, wrapping): per super-block 10 vpdpbusd and 10 byte
-// adds, against 4 vpdpbusd and ~36 decode operations (16 vpmullw among
-// them) for decoded trits. The price is 320 bytes of activations per
-// super-block, rearranged once per call (tq1_gemv_act): vector n holds, per
-// 16-byte lane, the values of trit n of qs[0..15], qs[16..31], qs[32..47],
-// and qh[0..3] (zero elsewhere: the block's d and the bytes past it then
-// add nothing). The quants' -1 offset is 256 * (sum of the block's quants),
-// seeded into the subtracted sum.
+// = m_n + m_n + m_n, wrapping): 10 vpdpbusd and 10 byte adds per 64 bytes,
+// against 4 vpdpbusd and ~36 decode operations (16 vpmullw among them) per
+// super-block for decoded trits.
+//
+// The row is read as a plain byte stream in 64-byte windows, not block by
+// block (a block's 52 trit bytes would leave 12 of 64 lanes idle): every
+// int32 lane of a window holds trit bytes of one super-block only (blocks
+// start at 0 or 2 mod 4, and one that starts at 2 mod 4 shares its first
+// lane with the previous block's d, whose activation is zero). So the
+// activation is laid out once per call (tq1_gemv_act) per window and trit
+// n, with per lane: the quants' -1 offset as 256 * (sum of its quants),
+// seeded into the subtracted sum, and dx / 256 of its block; each lane's d
+// (f16) is picked from this window or the next by one vpermt2w. Per window
+// and row: y_lanes += float(256 isum) * (d dx / 256).
 #pragma once
 
 #include "qkit/kernels/intrin_warnings.hpp"
@@ -31,62 +37,114 @@ QKIT_INTRIN_WARNINGS_BEGIN
 namespace qkit::kernels::vnni {
 
 inline constexpr size_t kTq1Bytes = 54;
-inline constexpr int kTq1ActBytes = 320;
 
-// One column's Q8_K quants rearranged per super-block (kTq1ActBytes
-// each), 256 * (sum of the block's quants), and dx / 256 (the identity's
-// 1 / 256, exact in f32).
-inline void tq1_gemv_act(const QuantAct& x, int64_t c, int64_t nb, int8_t* xp, int32_t* seed, float* dxs) {
-  const int8_t* q = x.qs + static_cast<size_t>(c) * x.qs_stride;
-  const int16_t* bs = x.bsums + static_cast<size_t>(c) * x.bsum_stride;
-  const float* d = x.d + static_cast<size_t>(c) * x.blk_stride;
-  for (int64_t b = 0; b < nb; ++b) {
-    int8_t* o = xp + b * kTq1ActBytes;
-    const int8_t* qb = q + b * 256;
-    // Vector n: values 32n .. 32n + 31, 160 + 16n .. + 15, 240 + 4n .. + 3
-    // (none for n = 4), then zeros.
-    for (int n = 0; n < 5; ++n) {
-      int8_t* v = o + 64 * n;
-      std::memcpy(v, qb + 32 * n, 32);
-      std::memcpy(v + 32, qb + 160 + 16 * n, 16);
-      std::memset(v + 48, 0, 16);
-      if (n < 4) std::memcpy(v + 48, qb + 240 + 4 * n, 4);
-    }
-    int32_t s = 0;
-    for (int i = 0; i < 16; ++i) s += bs[b * 16 + i];
-    seed[b] = 256 * s;
-    dxs[b] = d[b] * (1.0f / 256.0f);
-  }
+// One column's activation, laid out for the row's 64-byte windows (see the
+// top comment): W windows, stream n (n = 0..4) at xs + n * stride.
+struct Tq1Act {
+  const int8_t* xs;
+  size_t stride;        // bytes between streams (>= 64 W)
+  const int32_t* seed;  // [window][lane]: 256 * (sum of the lane's quants over n)
+  const float* dxl;     // [window][lane]: dx / 256 of the lane's super-block
+  const int16_t* idx;   // [window][32]: word of the lane's d in windows k, k + 1
+  int64_t windows;
+};
+
+// Window k covers row bytes 64k .. 64k + 63; int32 lane l of it, bytes
+// 64k + 4l .. + 3. Every lane holds trit bytes of one super-block only:
+// blocks start at 0 or 2 mod 4, and a block that starts at 2 mod 4 shares
+// its first lane with the previous block's d (zero activation). The
+// lane's last byte names its block. Lanes past the row take the last block.
+inline int64_t tq1_lane_block(int64_t k, int l, int64_t nb) {
+  const int64_t b = (64 * k + 4 * l + 3) / static_cast<int64_t>(kTq1Bytes);
+  return b < nb ? b : nb - 1;
 }
 
-// kR rows against one rearranged column; each row's sequence is the same
-// whatever kR or its partner rows.
+// The activation's byte for row byte p (block p / 54, offset o) and trit n:
+// trit n of qs[o] is value 32n + o (o < 32), 160 + 16n + o - 32 (o < 48);
+// of qh[o - 48], 240 + 4n + o - 48 (n < 4); d's two bytes take zero.
+struct Tq1ActBuffers {
+  AlignedBuffer<int8_t> xs;
+  AlignedBuffer<int32_t> seed;
+  AlignedBuffer<float> dxl;
+  AlignedBuffer<int16_t> idx;
+};
+QKIT_VNNI_TARGET inline Tq1Act tq1_gemv_act(const QuantAct& x, int64_t c, int64_t nb, Tq1ActBuffers& buf) {
+  const int64_t row_bytes = nb * static_cast<int64_t>(kTq1Bytes);
+  // Windows up to the last trit byte (the d after it may lie in window W).
+  const int64_t W = (row_bytes - 2 + 63) / 64;
+  const size_t stride = static_cast<size_t>(64 * (W + 1));
+  buf.xs.ensure(5 * stride);
+  buf.seed.ensure(static_cast<size_t>(16 * W));
+  buf.dxl.ensure(static_cast<size_t>(16 * W));
+  buf.idx.ensure(static_cast<size_t>(32 * W));
+  const int8_t* q = x.qs + static_cast<size_t>(c) * x.qs_stride;
+  const float* d = x.d + static_cast<size_t>(c) * x.blk_stride;
+  int8_t* xs = buf.xs.data();
+  std::memset(xs, 0, 5 * stride);
+  for (int64_t b = 0; b < nb; ++b) {
+    const int8_t* qb = q + b * 256;
+    for (int n = 0; n < 5; ++n) {
+      int8_t* v = xs + static_cast<size_t>(n) * stride + b * static_cast<int64_t>(kTq1Bytes);
+      std::memcpy(v, qb + 32 * n, 32);
+      std::memcpy(v + 32, qb + 160 + 16 * n, 16);
+      if (n < 4) std::memcpy(v + 48, qb + 240 + 4 * n, 4);
+    }
+  }
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (int64_t k = 0; k < W; ++k) {
+    __m512i s = _mm512_setzero_si512();
+    for (int n = 0; n < 5; ++n) s = _mm512_dpbusd_epi32(s, ones, _mm512_loadu_si512(xs + static_cast<size_t>(n) * stride + 64 * k));
+    _mm512_storeu_si512(buf.seed.data() + 16 * k, _mm512_slli_epi32(s, 8));
+    int16_t* ix = buf.idx.data() + 32 * k;
+    for (int l = 0; l < 16; ++l) {
+      const int64_t b = tq1_lane_block(k, l, nb);
+      buf.dxl.data()[16 * k + l] = d[b] * (1.0f / 256.0f);
+      ix[l] = static_cast<int16_t>((b * static_cast<int64_t>(kTq1Bytes) + 52 - 64 * k) / 2);
+      ix[16 + l] = 0;
+    }
+  }
+  return Tq1Act{xs, stride, buf.seed.data(), buf.dxl.data(), buf.idx.data(), W};
+}
+
+// Row bytes 64k .. 64k + 63, zero past the row's end (never read).
+QKIT_VNNI_TARGET inline __m512i tq1_window(const uint8_t* row, int64_t k, int64_t row_bytes) {
+  const int64_t left = row_bytes - 64 * k;
+  if (left >= 64) return _mm512_loadu_si512(row + 64 * k);
+  if (left <= 0) return _mm512_setzero_si512();
+  return _mm512_maskz_loadu_epi8(_bzhi_u64(~0ull, static_cast<unsigned>(left)), row + 64 * k);
+}
+
+// kR rows against one column; each row's sequence is the same whatever kR
+// or its partner rows.
 template <int kR>
-QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, const int64_t* rows, int64_t c, const int8_t* xp,
-                                           const int32_t* seed, const float* dxs) {
-  const int64_t nb = a.cols / 256;
+QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, const int64_t* rows, int64_t c, const Tq1Act& x) {
+  const int64_t row_bytes = a.cols / 256 * static_cast<int64_t>(kTq1Bytes);
   const __m512i z = _mm512_setzero_si512();
   const uint8_t* wr[kR];
   __m512 acc[kR];
+  __m512i cur[kR];
   for (int j = 0; j < kR; ++j) {
     wr[j] = a.w + static_cast<size_t>(rows[j]) * a.row_stride;
     acc[j] = _mm512_setzero_ps();
+    cur[j] = tq1_window(wr[j], 0, row_bytes);
   }
-  for (int64_t b = 0; b < nb; ++b) {
-    const int8_t* xb = xp + b * kTq1ActBytes;
-    const __m512i sd = _mm512_castsi128_si512(_mm_cvtsi32_si128(seed[b]));
-    __m512i m[kR], s[kR], t[kR];
+  for (int64_t k = 0; k < x.windows; ++k) {
+    const int8_t* xk = x.xs + 64 * k;
+    const __m512i sd = _mm512_load_si512(x.seed + 16 * k);
+    const __m512i ix = _mm512_load_si512(x.idx + 32 * k);
+    const __m512 dxl = _mm512_load_ps(x.dxl + 16 * k);
+    __m512i m[kR], nxt[kR], s[kR], t[kR];
     // Unrolled: the accumulators must stay in registers.
     QKIT_UNROLL(4)
     for (int j = 0; j < kR; ++j) {
-      // 54 bytes: a masked load never touches the bytes past the block.
-      m[j] = _mm512_maskz_loadu_epi8((1ull << 54) - 1, wr[j] + static_cast<size_t>(b) * kTq1Bytes);
+      m[j] = cur[j];
+      nxt[j] = tq1_window(wr[j], k + 1, row_bytes);
       s[j] = z;
       t[j] = sd;
     }
     QKIT_UNROLL(5)
     for (int n = 0; n < 5; ++n) {
-      const __m512i xv = _mm512_load_si512(xb + 64 * n);
+      const __m512i xv = _mm512_load_si512(xk + static_cast<size_t>(n) * x.stride);
       QKIT_UNROLL(4)
       for (int j = 0; j < kR; ++j) {
         s[j] = _mm512_dpbusd_epi32(s[j], m[j], xv);
@@ -96,10 +154,12 @@ QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, const int64_t* r
     }
     QKIT_UNROLL(4)
     for (int j = 0; j < kR; ++j) {
-      // 256 * (the block's integer sum) per lane: exact in f32.
+      // 256 * (the lane's integer sum): exact in f32. Each lane's d (f16)
+      // is in this window or the next.
       const __m512i i256 = _mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(s[j], s[j]), s[j]), t[j]);
-      const float dd = f16_scalar(wr[j] + static_cast<size_t>(b) * kTq1Bytes + 52) * dxs[b];
-      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i256), _mm512_set1_ps(dd), acc[j]);
+      const __m256i dh = _mm512_castsi512_si256(_mm512_permutex2var_epi16(cur[j], ix, nxt[j]));
+      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i256), _mm512_mul_ps(_mm512_cvtph_ps(dh), dxl), acc[j]);
+      cur[j] = nxt[j];
     }
   }
   for (int j = 0; j < kR; ++j) a.y[static_cast<size_t>(c) * a.ldy + rows[j]] = _mm512_reduce_add_ps(acc[j]);
@@ -108,14 +168,9 @@ QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, const int64_t* r
 // Rows [r0, r1) x columns [c0, c1), one column at a time.
 QKIT_VNNI_TARGET inline void tq1_gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   const int64_t nb = a.cols / 256;
-  thread_local AlignedBuffer<int8_t> xp_buf;
-  thread_local AlignedBuffer<int32_t> seed_buf;
-  thread_local AlignedBuffer<float> dx_buf;
-  xp_buf.ensure(static_cast<size_t>(nb * kTq1ActBytes));
-  seed_buf.ensure(static_cast<size_t>(nb));
-  dx_buf.ensure(static_cast<size_t>(nb));
+  thread_local Tq1ActBuffers buf;
   for (int64_t c = c0; c < c1; ++c) {
-    tq1_gemv_act(*a.act, c, nb, xp_buf.data(), seed_buf.data(), dx_buf.data());
+    const Tq1Act x = tq1_gemv_act(*a.act, c, nb, buf);
     // Two rows per pass, from the two halves of the range: each pass
     // shares the activation loads, and the weights stay two long
     // sequential streams (rows a row apart measured 10-20% faster in
@@ -123,11 +178,11 @@ QKIT_VNNI_TARGET inline void tq1_gemv(const MatmulArgs& a, int64_t r0, int64_t r
     const int64_t h = (r1 - r0) / 2;
     for (int64_t r = r0; r < r0 + h; ++r) {
       const int64_t rows[2] = {r, r + h};
-      tq1_gemv_tile<2>(a, rows, c, xp_buf.data(), seed_buf.data(), dx_buf.data());
+      tq1_gemv_tile<2>(a, rows, c, x);
     }
     if ((r1 - r0) % 2) {
       const int64_t last = r1 - 1;
-      tq1_gemv_tile<1>(a, &last, c, xp_buf.data(), seed_buf.data(), dx_buf.data());
+      tq1_gemv_tile<1>(a, &last, c, x);
     }
   }
 }
