@@ -277,16 +277,12 @@ inline float GemvK(const uint8_t* HWY_RESTRICT wr, int64_t nb, const int8_t* HWY
       }
     }
     if constexpr (Dec::kTerm == BsumTerm::kInt) isum = _mm256_add_epi32(isum, _mm256_madd_epi16(s.m16, bs));
+    // One FMA chain per term: a block's integer work takes far longer
+    // than the FMA's latency.
     const float dx = xd[b];
-    const __m256 f = _mm256_cvtepi32_ps(isum);
-    if constexpr (Dec::kTerm == BsumTerm::kFloat) {
-      acc0 = _mm256_fmadd_ps(f, _mm256_set1_ps(s.d * dx), acc0);
+    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(s.d * dx), acc0);
+    if constexpr (Dec::kTerm == BsumTerm::kFloat)
       acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(s.m16, bs)), _mm256_set1_ps(s.dm * dx), acc1);
-    } else if (b & 1) {  // alternate accumulators to hide the FMA latency
-      acc1 = _mm256_fmadd_ps(f, _mm256_set1_ps(s.d * dx), acc1);
-    } else {
-      acc0 = _mm256_fmadd_ps(f, _mm256_set1_ps(s.d * dx), acc0);
-    }
   }
   return HorizontalSum(_mm256_add_ps(acc0, acc1));
 }
