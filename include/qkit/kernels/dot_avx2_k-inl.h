@@ -238,10 +238,6 @@ inline void PairX(const int8_t* HWY_RESTRICT x, int64_t k, int8_t* HWY_RESTRICT 
   }
 }
 
-template <Format F>
-inline constexpr bool kHasKDec = F == Format::Q2_K || F == Format::Q3_K || F == Format::Q4_K ||
-                                 F == Format::Q5_K || F == Format::Q6_K || F == Format::IQ4_XS;
-
 // One row (nb super-blocks) . one column: xq quants (arranged by PairX
 // for kPairedX decoders), xd scales, bsums.
 template <Format F>
