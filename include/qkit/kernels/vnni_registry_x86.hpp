@@ -22,6 +22,7 @@
 #include "qkit/kernels/act_layout.hpp"
 #include "qkit/quant/format.hpp"
 
+#include "qkit/kernels/vnni_gemv_rows_x86.hpp"
 #include "qkit/kernels/vnni_k2_x86.hpp"
 #include "qkit/kernels/vnni_k_panel_x86.hpp"
 #include "qkit/kernels/vnni_k_x86.hpp"
@@ -60,9 +61,9 @@ struct KernelPair {
 };
 
 // clang-format off
-template <> struct Kernel<Format::Q8_0>   : KernelPair<rows_q8_0_act<kKindQ8_0>,   interleaved_q8_0_act<kKindQ8_0>> {};
-template <> struct Kernel<Format::Q4_0>   : KernelPair<rows_q8_0_act<kKindQ4_0>,   interleaved_q8_0_act<kKindQ4_0>> {};
-template <> struct Kernel<Format::IQ4_NL> : KernelPair<rows_q8_0_act<kKindIQ4NL>,  interleaved_q8_0_act<kKindIQ4NL>> {};
+template <> struct Kernel<Format::Q8_0>   : KernelPair<rows_gemv_q8_0_act<kKindQ8_0>, interleaved_q8_0_act<kKindQ8_0>> {};
+template <> struct Kernel<Format::Q4_0>   : KernelPair<rows_gemv_q8_0_act<kKindQ4_0>, interleaved_q8_0_act<kKindQ4_0>> {};
+template <> struct Kernel<Format::IQ4_NL> : KernelPair<rows_gemv_q8_0_act<kKindIQ4NL>,interleaved_q8_0_act<kKindIQ4NL>> {};
 template <> struct Kernel<Format::Q4_K>   : KernelPair<rows_k<DecQ4K>,             interleaved_q4_k> {};
 template <> struct Kernel<Format::Q6_K>   : KernelPair<rows_k<DecQ6K>,             interleaved_q6_k> {};
 template <> struct Kernel<Format::Q5_K>   : KernelPair<rows_k_panel<DecQ5K>,       nullptr> {};
