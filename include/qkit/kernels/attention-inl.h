@@ -320,8 +320,9 @@ HWY_INLINE void ScoreKeys(D d, const float* HWY_RESTRICT qs, size_t Dh, size_t n
 
 // acc_r[chunks c0 .. c0 + kC) = alpha_r * acc_r + sum_j p_r[j] V_j over the
 // tile's n keys, the kR x kC accumulators in registers for the whole tile.
-// Q8_0 with several rows: wt[(b * kR + r) * T + j] = p_r[j] * d_v(j, block
-// b), built once per tile, so each chunk is quants converted once and one
+// Q8_0 with several rows: wt[(j * kR + r) * nb + b] = p_r[j] * d_v(j,
+// block b), built once per tile (key-major: each key's weights are one
+// short contiguous run), so each chunk is quants converted once and one
 // multiply-add per row with a broadcast load of its weight (no per-block
 // scaling of the quants). One row (MHA): the scale folds into its weight.
 template <KvType kT, size_t kR, size_t kC, class D>
@@ -345,10 +346,11 @@ HWY_INLINE void AccumulateChunks(D d, float* HWY_RESTRICT acc, size_t Dh, size_t
         a[0][k] = hn::MulAdd(w, Q8Quants(d, row, c), a[0][k]);
       }
     } else if constexpr (kT == KvType::Q8_0) {
-      // Weights of key j: wt[(b * kR + r) * T + j], one base pointer with
-      // compile-time offsets when c0 is a multiple of 32 (kC chunks start
-      // on a block).
-      const float* w = wt + (c0 / kv::kQ8Block) * kR * T + j;
+      // Weights of key j: wt[(j * kR + r) * nb + b] (weight_table_q8),
+      // one base pointer with compile-time offsets when c0 is a multiple
+      // of 32 (kC chunks start on a block).
+      const size_t nb = Dh / kv::kQ8Block;
+      const float* w = wt + j * kR * nb + c0 / kv::kQ8Block;
       // Unrolled so the accumulators stay registers (GCC 12 otherwise keeps
       // this loop and moves a[][] to memory).
       HWY_UNROLL(8)
@@ -357,7 +359,7 @@ HWY_INLINE void AccumulateChunks(D d, float* HWY_RESTRICT acc, size_t Dh, size_t
         const size_t b = (c0 % kv::kQ8Block + k * N) / kv::kQ8Block;
         const auto x = Q8Quants(d, row, c);
         HWY_UNROLL(4)
-        for (size_t r = 0; r < kR; ++r) a[r][k] = hn::MulAdd(hn::Set(d, w[(b * kR + r) * T]), x, a[r][k]);
+        for (size_t r = 0; r < kR; ++r) a[r][k] = hn::MulAdd(hn::Set(d, w[r * nb + b]), x, a[r][k]);
       }
     } else {
       hn::Vec<D> w[kR];
@@ -396,12 +398,11 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
   float* qs = scratch;          // [kR][D] scaled queries
   float* acc = qs + kR * D;     // [kR][D]
   float* sc = acc + kR * D;     // [kR][T] scores, then weights
-  // Q8_0 only: weights x block scales of V, the V scales, the query's
+  // Q8_0 only: weights x block scales of V (key-major), the query's
   // VNNI layout (attention_vnni_x86.hpp), each n_chunks x 16 words per row.
   const size_t nb = D / kv::kQ8Block, n_chunks = (nb + 1) / 2;
-  float* wt = sc + kR * T;      // [nb][kR][T]
-  float* dvt = wt + kR * D;     // [nb][T], then [nb][T] f16 bits
-  float* dq = dvt + D + D / 2;  // [kR][n_chunks][16]
+  float* wt = sc + kR * T;      // [T][kR][nb]
+  float* dq = wt + kR * D;      // [kR][n_chunks][16]
   auto* seed = reinterpret_cast<int32_t*>(dq + kR * n_chunks * 16);        // [kR][n_chunks][16]
   auto* qq = reinterpret_cast<int8_t*>(seed + kR * n_chunks * 16);         // [kR][n_chunks][64]
   bool int_dot = false;  // K.q as vpdpbusd integer dot products
@@ -424,7 +425,6 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
     m[r] = -HUGE_VALF;
     l[r] = 0.0f;
   }
-  if constexpr (kT == KvType::Q8_0) std::memset(dvt, 0, D * sizeof(float));  // V scales past n stay 0
   const int64_t len = static_cast<int64_t>(job.k.length), pos = job.q_pos[i];
   int64_t hi = job.causal ? (pos + 1 < len ? pos + 1 : len) : len;
   int64_t lo = job.window ? pos - static_cast<int64_t>(job.window) + 1 : 0;
@@ -469,24 +469,18 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
       m[r] = m_new;
     }
     if constexpr (kT == KvType::Q8_0 && kR >= 2) {
-      // The tile's V block scales (f16 bits copied, then converted a vector
-      // at a time), then weight x scale for every row and block.
-      auto* dv16 = reinterpret_cast<uint16_t*>(dvt + D);  // [nb][T], in the seed area's slack
-      for (j = 0; j < n; ++j)
-        for (size_t b = 0; b < nb; ++b) std::memcpy(dv16 + b * T + j, v0 + j * vb + b * sizeof(BlockQ8_0), 2);
-      for (size_t b = 0; b < nb; ++b) {
-#if QKIT_NATIVE_F16
-        const hn::Rebind<hwy::float16_t, decltype(d)> dh;
-        for (j = 0; j < n; j += N)
-          hn::StoreU(hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(dv16 + b * T + j))), d,
-                     dvt + b * T + j);
-#else
-        for (j = 0; j < n; ++j) dvt[b * T + j] = f16_to_f32(dv16[b * T + j]);
+#if QKIT_ATTN_VNNI
+      if (int_dot) {
+        attn_vnni::weight_table_q8<kR>(v0, vb, nb, sc, T, n, wt);
+      } else  // the portable build below
 #endif
-        for (size_t r = 0; r < kR; ++r)
-          for (j = 0; j < n; j += N)  // n rounded up to N <= T: entries past n are never read
-            hn::StoreU(hn::Mul(hn::LoadU(d, sc + r * T + j), hn::LoadU(d, dvt + b * T + j)), d,
-                       wt + (b * kR + r) * T + j);
+      {
+        // The weights p_r[j] * d_v(j, b), key-major (see AccumulateChunks).
+        for (j = 0; j < n; ++j)
+          for (size_t b = 0; b < nb; ++b) {
+            const float dvb = Q8Scale(v0 + j * vb + b * sizeof(BlockQ8_0));
+            for (size_t r = 0; r < kR; ++r) wt[(j * kR + r) * nb + b] = sc[r * T + j] * dvb;
+          }
       }
     }
     // acc = acc * alpha + P V, kC chunks of every row in registers at a time.

@@ -121,6 +121,54 @@ QKIT_VNNI_TARGET inline void score_keys_q8(const int8_t* qq, const int32_t* seed
   }
 }
 
+// The f16 scales of kB <= 4 consecutive Q8_0 blocks from `blk` on, as
+// f32 in lanes 0..kB-1: one permute of the bytes up to the last scale
+// (words 0, 17, 34, 51). Masked loads read nothing past that scale.
+template <size_t kB>
+QKIT_VNNI_TARGET inline __m128 block_scales(const uint8_t* blk) {
+  static_assert(kB >= 1 && kB <= 4, "at most four blocks per call");
+  constexpr unsigned kWords = (kB - 1) * 17 + 1;  // words up to and including the last scale
+  constexpr __mmask32 kLo = kWords >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1ull << kWords) - 1);
+  constexpr __mmask32 kHi = kWords > 32 ? static_cast<__mmask32>((1ull << (kWords - 32)) - 1) : 0;
+  const __m512i lo = _mm512_maskz_loadu_epi16(kLo, blk);
+  const __m512i hi = kHi ? _mm512_maskz_loadu_epi16(kHi, blk + 64) : _mm512_setzero_si512();
+  const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 51, 34, 17, 0);
+  return _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutex2var_epi16(lo, idx, hi)));
+}
+
+// The P V weights of a tile of a Q8_0 V cache, key-major: wt[(j * kR + r)
+// * nb + b] = p_r[j] * d_v(j, b) for keys j < n (rows v0 + j * vb),
+// p_r[j] = p[r * T + j]. Per key one permute gathers the row's block
+// scales (four at a time) and one multiply per row and four blocks forms
+// the weights: a contiguous 4 x kR table per key that the P V loop reads
+// as broadcasts. (Copying the f16 scales one by one into a block-major
+// table and reading it back as vectors stalled on store forwarding.)
+template <size_t kR>
+QKIT_VNNI_TARGET inline void weight_table_q8(const uint8_t* v0, size_t vb, size_t nb, const float* p, size_t T,
+                                             size_t n, float* wt) {
+  for (size_t j = 0; j < n; ++j) {
+    const uint8_t* row = v0 + j * vb;
+    float* w = wt + j * kR * nb;
+    for (size_t b0 = 0; b0 < nb; b0 += 4) {
+      __m128 dv;
+      switch (nb - b0 < 4 ? nb - b0 : 4) {
+        case 1: dv = block_scales<1>(row + b0 * 34); break;
+        case 2: dv = block_scales<2>(row + b0 * 34); break;
+        case 3: dv = block_scales<3>(row + b0 * 34); break;
+        default: dv = block_scales<4>(row + b0 * 34); break;
+      }
+      if (nb - b0 >= 4) {
+        for (size_t r = 0; r < kR; ++r) _mm_storeu_ps(w + r * nb + b0, _mm_mul_ps(dv, _mm_set1_ps(p[r * T + j])));
+      } else {  // a last partial group: masked stores (slower, rare: head_dim % 128 != 0)
+        const __mmask8 m = static_cast<__mmask8>((1u << (nb - b0)) - 1);
+        for (size_t r = 0; r < kR; ++r)
+          _mm_mask_storeu_ps(w + r * nb + b0, m, _mm_mul_ps(dv, _mm_set1_ps(p[r * T + j])));
+      }
+    }
+  }
+}
+
 }  // namespace qkit::kernels::attn_vnni
 
 QKIT_INTRIN_WARNINGS_END
