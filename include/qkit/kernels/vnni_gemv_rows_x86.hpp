@@ -126,6 +126,10 @@ QKIT_VNNI_TARGET __attribute__((always_inline)) inline void rows_gemv_step(const
   QKIT_UNROLL(4)
   for (int j = 0; j < kR; ++j) {
     const __m512i raw = _mm512_maskz_loadu_epi8(m, wr[j] + 64 * v);
+    // 2 KiB ahead into L2: with four streams per thread the hardware
+    // prefetchers alone left K = 8192 rows ~20% slower (prefetches never
+    // fault, so past the row's end is harmless).
+    _mm_prefetch(reinterpret_cast<const char*>(wr[j] + 64 * v + 2048), _MM_HINT_T1);
     __m512i dp;
     if constexpr (kKind == kKindQ8_0) {
       dp = _mm512_dpbusd_epi32(seed, _mm512_xor_si512(raw, k.flip), xa);

@@ -14,6 +14,9 @@
 //  * Columns in chunks of 4 share each decoded weight vector; every column
 //    runs the same instruction sequence whatever the chunk, so results do not
 //    depend on N's split, the row range, or the thread count.
+// Single-column calls (GEMV) take vnni_gemv_rows_x86.hpp instead, which
+// reads whole 64-byte weight vectors against a per-call activation layout;
+// these kernels serve GEMM on rows.
 #pragma once
 
 #include "qkit/kernels/intrin_warnings.hpp"
