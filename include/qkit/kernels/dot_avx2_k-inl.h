@@ -8,8 +8,11 @@
 //                 int16 multiplier of each of the activation's 16 bsums,
 //                 d, and -dmin where the format has mins
 //   Half(blk, h)  the quants of values 128h .. 128h + 127 as 4 vectors of
-//                 32 bytes in activation order: unsigned (q <= 63) or, for
-//                 IQ4_XS, the signed table levels (|w| <= 127)
+//                 32 bytes in activation order (kPairedX decoders: in the
+//                 order PairX gives the activation once per call), and the
+//                 group of each vector's 128-bit lanes (kGroupLo / kGroupHi):
+//                 unsigned (q <= 63) or, for IQ4_XS, the signed table
+//                 levels (|w| <= 127)
 // Per 32 values, the reference's scheme: vpmaddubsw of the unsigned quants
 // and the int8 activations (IQ4_XS: |w| and the sign moved onto x, as for
 // IQ4_NL), at most 2 * 127 * 127 = 32258, no saturation; vpmaddwd by the
@@ -207,9 +210,11 @@ struct KDec<Format::IQ4_XS> {
     std::memcpy(&sl, blk + 4, 4);
     const __m128i m4 = _mm_set1_epi8(0x0f);
     const __m128i l = _mm_cvtsi32_si128(static_cast<int>(sl));
-    const __m128i lo = _mm_cvtepu8_epi16(_mm_unpacklo_epi8(_mm_and_si128(l, m4), _mm_and_si128(_mm_srli_epi16(l, 4), m4)));
-    const __m256i h3 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(sh), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
-                                        _mm256_set1_epi32(3));
+    // nibble ib of scales_l (bytes in ib order), and bits 2 ib, 2 ib + 1 of scales_h
+    const __m128i nib = _mm_unpacklo_epi8(_mm_and_si128(l, m4), _mm_and_si128(_mm_srli_epi16(l, 4), m4));
+    const __m128i lo = _mm_cvtepu8_epi16(nib);
+    const __m256i shifts = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m256i h3 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(sh), shifts), _mm256_set1_epi32(3));
     const __m128i hi = _mm_packs_epi32(_mm256_castsi256_si128(h3), _mm256_extracti128_si256(h3, 1));
     const __m128i ls = _mm_sub_epi16(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi16(32));  // 8 scales
     return {_mm256_set_m128i(_mm_unpackhi_epi16(ls, ls), _mm_unpacklo_epi16(ls, ls)), _mm256_setzero_si256(),
