@@ -175,6 +175,18 @@ TEST_CASE("decode attention: every GQA group size and key-count remainder", "[at
       }
 }
 
+TEST_CASE("q8_0 decode: Phi-4-mini's shape at every group-of-four and tile remainder", "[attention]") {
+  // 24 query heads on 8 KV heads of 128 dims: the integer block-sum score
+  // kernel (AVX-512 VNNI) and the key-major P V weight table, for key
+  // counts that end a tile of 32 with 0-3 keys after the last group of
+  // four, an exactly full tile, one past it, and a split cache (>= 2048).
+  for (size_t n_kv : {1, 2, 3, 5, 31, 32, 33, 62, 64, 65, 2051})
+    check_against_naive({1, n_kv, 3, 128, 8, KvType::Q8_0}, 0, static_cast<uint32_t>(3000 + n_kv));
+  // Head dims of 1-3 blocks (the masked scale loads, a single last block).
+  for (size_t dim : {32, 64, 96})
+    for (size_t n_kv : {7, 37}) check_against_naive({1, n_kv, 3, dim, 2, KvType::Q8_0}, 0, static_cast<uint32_t>(dim + n_kv));
+}
+
 TEST_CASE("q8_0 cache: quantizing the query stays within its error budget", "[attention]") {
   // The kernel takes K.q against the Q8_0 query (the reference engine's
   // numerics). Against the exact query each logit s_j moves by at most

@@ -386,8 +386,9 @@ HWY_INLINE void AccumulateChunksN(size_t m, D d, float* HWY_RESTRICT acc, size_t
 
 // Rows r < kR are the query heads hk * g + r of query i. scratch holds
 // 2 * kR * D + kR * kAttnKvTile floats, and for Q8_0 caches the query's
-// VNNI layout and the tile's weight table: (kR + 2) * D + 48 * kR * n_chunks
-// more (< 2 * kAttnKvTile * D, the tiled path's K/V buffers it reuses).
+// VNNI layout and the tile's weight table: kR * D + 48 * kR * n_chunks +
+// 16 * kR more (< 2 * kAttnKvTile * D, the tiled path's K/V buffers it
+// reuses).
 template <KvType kT, size_t kR>
 inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t split, float* scratch) {
   const hn::CappedTag<float, 16> d;
@@ -405,6 +406,7 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
   float* dq = wt + kR * D;      // [kR][n_chunks][16]
   auto* seed = reinterpret_cast<int32_t*>(dq + kR * n_chunks * 16);        // [kR][n_chunks][16]
   auto* qq = reinterpret_cast<int8_t*>(seed + kR * n_chunks * 16);         // [kR][n_chunks][64]
+  float* dq4 = reinterpret_cast<float*>(qq + kR * n_chunks * 64);           // [kR][16]
   bool int_dot = false;  // K.q as vpdpbusd integer dot products
 #if QKIT_ATTN_VNNI
   // With one row (MHA) the f32 path's per-block scaling is as cheap and
@@ -418,6 +420,9 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
     if constexpr (kT == KvType::Q8_0) {
       const size_t o = r * n_chunks;
       QuantizeQueryQ8(qr, D, job.scale, qs + r * D, int_dot ? qq + o * 64 : nullptr, seed + o * 16, dq + o * 16);
+      if (int_dot)  // score_keys_q8_small's layout: block b's d_q * scale in lanes 4b .. 4b + 3
+        for (size_t b = 0; b < 4; ++b)
+          for (size_t k = 0; k < 4; ++k) dq4[r * 16 + b * 4 + k] = b < nb ? dq[o * 16 + b * 8] : 0.0f;
     } else {
       for (size_t c = 0; c < D; ++c) qs[r * D + c] = qr[c] * job.scale;
     }
@@ -446,7 +451,13 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
     size_t j = 0;
 #if QKIT_ATTN_VNNI
     if (int_dot) {
-      attn_vnni::score_keys_q8<kR>(qq, seed, dq, n_chunks, nb % 2 == 1, k0, kb, n, sc, T);
+      switch (nb) {
+        case 1: attn_vnni::score_keys_q8_small<kR, 1>(qq, seed, dq4, k0, kb, n, sc, T); break;
+        case 2: attn_vnni::score_keys_q8_small<kR, 2>(qq, seed, dq4, k0, kb, n, sc, T); break;
+        case 3: attn_vnni::score_keys_q8_small<kR, 3>(qq, seed, dq4, k0, kb, n, sc, T); break;
+        case 4: attn_vnni::score_keys_q8_small<kR, 4>(qq, seed, dq4, k0, kb, n, sc, T); break;
+        default: attn_vnni::score_keys_q8<kR>(qq, seed, dq, n_chunks, nb % 2 == 1, k0, kb, n, sc, T);
+      }
       j = n;
     }
 #endif
@@ -464,7 +475,9 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
       float* s = sc + r * T;
       const float tile_max = MaxRow(s, n);
       const float m_new = tile_max > m[r] ? tile_max : m[r];
-      alpha[r] = m[r] == -HUGE_VALF ? 0.0f : std::exp(m[r] - m_new);
+      // Once the running max settles, most tiles leave it unchanged:
+      // alpha = e^0 = 1 exactly, without the call.
+      alpha[r] = m[r] == -HUGE_VALF ? 0.0f : m_new == m[r] ? 1.0f : std::exp(m[r] - m_new);
       l[r] = l[r] * alpha[r] + ExpShiftedRow(s, 1.0f, m_new, s, n);
       m[r] = m_new;
     }
