@@ -69,7 +69,7 @@ QKIT_VNNI_TARGET inline void rows_gemv_act(const QuantAct& x, int64_t c, int64_t
   const int64_t row_bytes = nb * kBB;
   int8_t* la = lin;
   int8_t* lb = lin + 64 * nv;
-  std::memset(lin, 0, static_cast<size_t>(2 * 64 * nv));  // scale bytes and the tail stay 0
+  std::memset(lin, 0, static_cast<size_t>((L::kNib ? 2 : 1) * 64 * nv));  // scale bytes and the tail stay 0
   for (int64_t b = 0; b < nb; ++b) {
     if constexpr (L::kNib) {
       std::memcpy(la + kBB * b + 2, q + 32 * b, 16);  // low nibbles: values 0..15
