@@ -5,11 +5,13 @@
 // Kernel names (docs/dispatch.md grammar; the target is the namespace):
 //   AVX3 / AVX3_DL with AVX-512 VNNI (variant "...+vnni"; the formats and
 //   their functions are listed in vnni_registry_x86.hpp):
-//     gemv_<w>_q8_0, gemm_<w>_q8_0_1x4       q8_0, q4_0, iq4_nl rows (vnni_x86.hpp)
+//     gemv_<w>_q8_0                          q8_0, q4_0, iq4_nl rows (vnni_gemv_rows_x86.hpp)
+//     gemm_<w>_q8_0_1x4                      q8_0, q4_0, iq4_nl rows (vnni_x86.hpp)
 //     gemv_<w>_<pair>, gemm_<w>_<pair>_16xN  q4_1, q5_0, q5_1, mxfp4, iq4_xs rows;
 //                                            GEMM on 16-row panels decoded per call (vnni_legacy_x86.hpp)
-//     gemv_<w>_q8_K, gemm_<w>_q8_K_1x8       q2_K..q6_K, tq1_0, tq2_0 rows (vnni_k_x86.hpp, vnni_k2_x86.hpp);
-//                                            GEMM of q4_K, q6_K rows
+//     gemv_<w>_q8_K, gemm_<w>_q8_K_1x8       q2_K..q6_K, tq1_0, tq2_0 rows (vnni_k_x86.hpp, vnni_k2_x86.hpp;
+//                                            the q2_K / tq1_0 GEMV in vnni_gemv_q2k_x86.hpp /
+//                                            vnni_gemv_tq1_x86.hpp); GEMM of q4_K, q6_K rows
 //     gemm_<w>_q8_K_16xN                     q2_K, q3_K, q5_K, tq1_0, tq2_0 rows: GEMM on
 //                                            16-row panels decoded per call (vnni_k_panel_x86.hpp)
 //     gemv_<w>_q8_0_r16, gemm_<w>_q8_0_32x4_r16 / _16x4_r16
