@@ -92,15 +92,22 @@ inline uint64_t read_sum(const uint64_t* p, size_t n, bool prefetch = false) {
 
 }  // namespace detail
 
-// Read bandwidth in GB/s with `threads` threads, each streaming its share of
-// a `bytes` buffer (default 512 MiB, >> any L3 here): the median of `reps`
-// runs of the plain loop and of the prefetching one, whichever is faster.
-inline double measure_read_bandwidth(int threads, size_t bytes = size_t(512) << 20, int reps = 5) {
-  const size_t words = bytes / 8 / (32 * size_t(threads)) * (32 * size_t(threads));
+namespace detail {
+
+// A buffer of `bytes` (>> any L3 here), every page touched and the data
+// given some entropy, so timing it measures streaming from memory.
+inline AlignedBuffer<uint64_t> touched_buffer(size_t bytes) {
+  const size_t words = bytes / 8 / 32 * 32;
   AlignedBuffer<uint64_t> buf(words);
-  // Touch every page (and give the data some entropy) before timing.
   for (size_t i = 0; i < words; ++i) buf[i] = i * 0x9e3779b97f4a7c15ull;
-  const size_t per = words / size_t(threads);
+  return buf;
+}
+
+// GB/s of `threads` threads each streaming its share of buf: the median of
+// `reps` runs of the plain loop and of the prefetching one, whichever is
+// faster.
+inline double read_bandwidth_of(const AlignedBuffer<uint64_t>& buf, int threads, int reps) {
+  const size_t per = buf.size() / (32 * size_t(threads)) * 32;
   volatile uint64_t sink = 0;
   auto rate = [&](bool prefetch) {
     std::vector<double> gbps;
@@ -109,9 +116,8 @@ inline double measure_read_bandwidth(int threads, size_t bytes = size_t(512) << 
       const auto t0 = Clock::now();
       std::vector<std::thread> pool;
       for (int t = 1; t < threads; ++t)
-        pool.emplace_back(
-            [&, t] { sums[size_t(t)] = detail::read_sum(buf.data() + per * size_t(t), per, prefetch); });
-      sums[0] = detail::read_sum(buf.data(), per, prefetch);
+        pool.emplace_back([&, t] { sums[size_t(t)] = read_sum(buf.data() + per * size_t(t), per, prefetch); });
+      sums[0] = read_sum(buf.data(), per, prefetch);
       for (auto& th : pool) th.join();
       const double s = seconds_since(t0);
       for (uint64_t v : sums) sink = sink + v;
@@ -127,6 +133,24 @@ inline double measure_read_bandwidth(int threads, size_t bytes = size_t(512) << 
 #endif
   (void)sink;
   return best;
+}
+
+}  // namespace detail
+
+// Read bandwidth in GB/s with `threads` threads, each streaming its share of
+// a `bytes` buffer (default 512 MiB, >> any L3 here).
+inline double measure_read_bandwidth(int threads, size_t bytes = size_t(512) << 20, int reps = 5) {
+  return detail::read_bandwidth_of(detail::touched_buffer(bytes), threads, reps);
+}
+
+// The read bandwidth at this moment, over a 512 MiB buffer kept for the
+// process: for a ratio taken right next to the figure it divides. On the
+// shared virtual machines we measure on, the memory system's speed moves
+// by 30-60% within minutes, so a limit measured once at the start of a
+// program can sit far from the one a later benchmark ran against.
+inline double read_bandwidth_now(int threads, int reps = 3) {
+  static const AlignedBuffer<uint64_t> buf = detail::touched_buffer(size_t(512) << 20);
+  return detail::read_bandwidth_of(buf, threads, reps);
 }
 
 namespace detail {
