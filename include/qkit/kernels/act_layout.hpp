@@ -159,9 +159,24 @@ __attribute__((noinline)) inline void unpack_interleaved_row(Format f, const uin
     deinterleave_block(f, group + static_cast<size_t>(b) * fi.block_bytes * 16, r, out + static_cast<size_t>(b) * fi.block_bytes);
 }
 
+// The 16-row interleaved group of GGUF rows [0, valid) (valid <= 16, row
+// r at rows + r * row_stride, nb blocks each) into group; rows past valid
+// are zero blocks. Inverse of unpack_interleaved_row.
+inline void interleave_rows(Format f, const uint8_t* rows, size_t row_stride, int valid, int64_t nb, uint8_t* group) {
+  const size_t block_bytes = kFormatInfo[format_index(f)].block_bytes;
+  static constexpr uint8_t kZeroBlock[256] = {};  // >= any interleaved format's block (Q6_K: 210 bytes)
+  const uint8_t* src[16];
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int r = 0; r < 16; ++r)
+      src[r] = r < valid ? rows + static_cast<size_t>(r) * row_stride + static_cast<size_t>(b) * block_bytes : kZeroBlock;
+    interleave_block(f, src, group + static_cast<size_t>(b) * block_bytes * 16);
+  }
+}
+
 // One call of a per-target matmul kernel: rows [row_begin, row_end) of
 // Y[c * ldy + r] = sum_k W[r, k] * X[c, k] for every activation column c.
 struct MatmulArgs {
+  Format format = Format::F32;
   const uint8_t* w = nullptr;
   WeightLayout layout = WeightLayout::kRows;
   int64_t rows = 0, cols = 0;

@@ -182,6 +182,7 @@ inline void run_matmul(const char* op, const WeightView& W, const float* X, int6
   const bool quantized = kernels::matmul_int_table[fi][t]();
   const kernels::QuantAct act = prepare_activations(W.format, quantized, X, n, W.cols, pool);
   kernels::MatmulArgs a;
+  a.format = W.format;
   a.w = static_cast<const uint8_t*>(W.data);
   a.layout = W.layout;
   a.rows = W.rows;
