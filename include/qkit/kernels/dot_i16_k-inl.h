@@ -164,6 +164,33 @@ struct KDec16<Format::Q6_K> {
   }
 };
 
+// The quants of Q2_K and Q3_K: value 128h + 32t + l is bits 2t, 2t + 1 of
+// qs[32h + l]; Q3_K (hmask not null) adds bit 4h + t of hmask[l] as bit 2
+// and subtracts 4.
+inline void TwoBitPlanes(const uint8_t* qs, const uint8_t* hmask, const int16_t* sc, int16_t* out) {
+  const D16 d16;
+  const hn::RebindToUnsigned<D16> du16;
+  const hn::Rebind<uint8_t, D16> du8;
+  const size_t n16 = hn::Lanes(d16);
+  const auto m3 = hn::Set(du16, 3), one = hn::Set(du16, 1);
+  const auto k4 = hn::Set(d16, 4);
+  for (size_t h = 0; h < 2; ++h) {
+    for (size_t l = 0; l < 32; l += n16) {
+      auto v = hn::PromoteTo(du16, hn::LoadU(du8, qs + 32 * h + l));
+      if (!hmask) {
+        for (size_t t = 0; t < 4; ++t, v = hn::ShiftRight<2>(v))
+          Put(hn::BitCast(d16, hn::And(v, m3)), 128 * h + 32 * t + l, sc, out);
+        continue;
+      }
+      auto hm = hn::ShiftRightSame(hn::PromoteTo(du16, hn::LoadU(du8, hmask + l)), static_cast<int>(4 * h));
+      for (size_t t = 0; t < 4; ++t, v = hn::ShiftRight<2>(v), hm = hn::ShiftRight<1>(hm)) {
+        const auto q = hn::Or(hn::And(v, m3), hn::ShiftLeft<2>(hn::And(hm, one)));
+        Put(hn::Sub(hn::BitCast(d16, q), k4), 128 * h + 32 * t + l, sc, out);
+      }
+    }
+  }
+}
+
 // Q2_K: scales[16] (low nibble scale, high nibble min) | qs[64] | d | dmin;
 // value 128h + 32t + l = bits 2t, 2t + 1 of qs[32h + l].
 template <>
@@ -178,20 +205,7 @@ struct KDec16<Format::Q2_K> {
     s.dm = -HalfAt(blk + 82);
   }
   static void Quants(const uint8_t* blk, const int16_t* sc, int16_t* out) {
-    const D16 d16;
-    const hn::RebindToUnsigned<D16> du16;
-    const hn::Rebind<uint8_t, D16> du8;
-    const size_t n16 = hn::Lanes(d16);
-    const auto m3 = hn::Set(du16, 3);
-    for (size_t h = 0; h < 2; ++h) {
-      for (size_t l = 0; l < 32; l += n16) {
-        auto v = hn::PromoteTo(du16, hn::LoadU(du8, blk + 16 + 32 * h + l));
-        for (size_t t = 0; t < 4; ++t) {
-          Put(hn::BitCast(d16, hn::And(v, m3)), 128 * h + 32 * t + l, sc, out);
-          v = hn::ShiftRight<2>(v);
-        }
-      }
-    }
+    TwoBitPlanes(blk + 16, nullptr, sc, out);
   }
 };
 
@@ -208,24 +222,7 @@ struct KDec16<Format::Q3_K> {
     s.d = HalfAt(blk + 108);
   }
   static void Quants(const uint8_t* blk, const int16_t* sc, int16_t* out) {
-    const D16 d16;
-    const hn::RebindToUnsigned<D16> du16;
-    const hn::Rebind<uint8_t, D16> du8;
-    const size_t n16 = hn::Lanes(d16);
-    const auto m3 = hn::Set(du16, 3), one = hn::Set(du16, 1);
-    const auto k4 = hn::Set(d16, 4);
-    for (size_t l = 0; l < 32; l += n16) {
-      auto hm = hn::PromoteTo(du16, hn::LoadU(du8, blk + l));
-      for (size_t h = 0; h < 2; ++h) {
-        auto v = hn::PromoteTo(du16, hn::LoadU(du8, blk + 32 + 32 * h + l));
-        for (size_t t = 0; t < 4; ++t) {
-          const auto q = hn::Or(hn::And(v, m3), hn::ShiftLeft<2>(hn::And(hm, one)));
-          Put(hn::Sub(hn::BitCast(d16, q), k4), 128 * h + 32 * t + l, sc, out);
-          v = hn::ShiftRight<2>(v);
-          hm = hn::ShiftRight<1>(hm);
-        }
-      }
-    }
+    TwoBitPlanes(blk + 32, blk, sc, out);
   }
 };
 
