@@ -23,6 +23,7 @@
 #include "qkit/base/aligned.hpp"
 #include "qkit/kernels/activation-inl.h"
 #include "qkit/kernels/attention_job.hpp"
+#include "qkit/kernels/attention_pv_i16_x86.hpp"
 #include "qkit/kernels/attention_vnni_x86.hpp"
 #include "qkit/kernels/common-inl.h"
 #include "qkit/kernels/convert-inl.h"
@@ -483,6 +484,18 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
     }
     if constexpr (kT == KvType::Q8_0 && kR >= 2) {
 #if QKIT_ATTN_VNNI
+      // Heads of up to four blocks: P V as int16 dot products of key pairs
+      // (attention_pv_i16_x86.hpp), the whole tile at once.
+      if (int_dot && nb <= 4) {
+        static_assert(T <= attn_vnni::kPvMaxKeys, "pv_tile_q8 takes a tile of at most 32 keys");
+        switch (nb) {
+          case 1: attn_vnni::pv_tile_q8<kR, 1>(v0, vb, sc, T, n, alpha, acc, D); break;
+          case 2: attn_vnni::pv_tile_q8<kR, 2>(v0, vb, sc, T, n, alpha, acc, D); break;
+          case 3: attn_vnni::pv_tile_q8<kR, 3>(v0, vb, sc, T, n, alpha, acc, D); break;
+          default: attn_vnni::pv_tile_q8<kR, 4>(v0, vb, sc, T, n, alpha, acc, D); break;
+        }
+        continue;
+      }
       if (int_dot) {
         attn_vnni::weight_table_q8<kR>(v0, vb, nb, sc, T, n, wt);
       } else  // the portable build below
