@@ -52,14 +52,16 @@ std::vector<float> q8_query(const std::vector<float>& q) {
 }
 
 // For a Q8_0 V cache, the AVX-512 VNNI decode kernel rounds the P V
-// weights w_j * d_v(j, b) of each tile of at most 32 consecutive keys to
+// weights w_j * d_v(j, b) of each tile of at most T consecutive keys to
 // int16 on the scale of their maximum (attention_pv_i16_x86.hpp): each
 // moves by at most max_tile / 65534. So output c (block b) moves by at
 // most sum_j |q_jc| * M_jb / 65534, M_jb the largest w_i * d_v(i, b) of
-// keys within 31 of j (any tile holding j lies there). Accumulated into
-// bound[c] from one head's normalized weights w (0 where masked).
+// keys within T - 1 of j (any tile holding j lies there; T =
+// kAttnKvTile). Accumulated into bound[c] from one head's normalized
+// weights w (0 where masked).
 void add_q8_weight_rounding_bound(const KvView& v, size_t hk, const std::vector<double>& w, double* bound) {
-  const size_t n = w.size(), nb = v.head_dim / 32, n_chunks = (n + 31) / 32;
+  const size_t T = kernels::kAttnKvTile;
+  const size_t n = w.size(), nb = v.head_dim / 32, n_chunks = (n + T - 1) / T;
   for (size_t b = 0; b < nb; ++b) {
     const auto scale = [&](size_t j) {
       uint16_t h;
@@ -67,10 +69,10 @@ void add_q8_weight_rounding_bound(const KvView& v, size_t hk, const std::vector<
       return static_cast<double>(f16_to_f32(h));
     };
     std::vector<double> chunk_max(n_chunks, 0.0);
-    for (size_t j = 0; j < n; ++j) chunk_max[j / 32] = std::max(chunk_max[j / 32], w[j] * scale(j));
+    for (size_t j = 0; j < n; ++j) chunk_max[j / T] = std::max(chunk_max[j / T], w[j] * scale(j));
     for (size_t j = 0; j < n; ++j) {
       if (w[j] == 0) continue;
-      const size_t c = j / 32;
+      const size_t c = j / T;
       double m = chunk_max[c];
       if (c > 0) m = std::max(m, chunk_max[c - 1]);
       if (c + 1 < n_chunks) m = std::max(m, chunk_max[c + 1]);
@@ -203,7 +205,7 @@ TEST_CASE("attention matches naive softmax(QK^T/sqrt(d))V for decode and prompt 
 TEST_CASE("decode attention: every GQA group size and key-count remainder", "[attention]") {
   // One query (the decode kernel): group sizes 1-4 take its register
   // paths, 5 and 8 the tiled one; key counts leave 0-3 keys after the
-  // groups of four and partial tiles of 32, at each head dim.
+  // groups of four and partial tiles, at each head dim.
   const size_t n_kvs[] = {1, 3, 33, 66, 103, 515};
   size_t idx = 0;
   for (KvType t : {KvType::F32, KvType::F16, KvType::Q8_0})
@@ -216,10 +218,10 @@ TEST_CASE("decode attention: every GQA group size and key-count remainder", "[at
 
 TEST_CASE("q8_0 decode: Phi-4-mini's shape at every group-of-four and tile remainder", "[attention]") {
   // 24 query heads on 8 KV heads of 128 dims: the integer block-sum score
-  // kernel (AVX-512 VNNI) and the key-major P V weight table, for key
-  // counts that end a tile of 32 with 0-3 keys after the last group of
+  // kernel and the int16 P V of key pairs (AVX-512 VNNI), for key
+  // counts that end a tile (64 keys) with 0-3 keys after the last group of
   // four, an exactly full tile, one past it, and a split cache (>= 2048).
-  for (size_t n_kv : {1, 2, 3, 5, 31, 32, 33, 62, 64, 65, 2051})
+  for (size_t n_kv : {1, 2, 3, 5, 31, 32, 33, 62, 64, 65, 126, 128, 129, 2051})
     check_against_naive({1, n_kv, 3, 128, 8, KvType::Q8_0}, 0, static_cast<uint32_t>(3000 + n_kv));
   // Head dims of 1-3 blocks (the masked scale loads, a single last block).
   for (size_t dim : {32, 64, 96})

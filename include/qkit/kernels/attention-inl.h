@@ -150,7 +150,7 @@ inline void AccumulatePV(float* HWY_RESTRICT acc, float alpha, const float* HWY_
 // head share its position), so each K/V row is converted in registers
 // once, where it is used, and feeds every row's multiply-add: no f32 tile
 // buffer, and the loop stays one stream of loads that the out-of-order
-// core overlaps with the math. Per tile of 32 keys:
+// core overlaps with the math. Per tile of kAttnKvTile keys:
 // - scores four keys at a time (each query chunk loaded once for four
 //   keys), the four dot products reduced together (SumOf4), one store;
 // - the online softmax over the tile's scores, vectorized per row;
@@ -487,7 +487,7 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
       // Heads of up to four blocks: P V as int16 dot products of key pairs
       // (attention_pv_i16_x86.hpp), the whole tile at once.
       if (int_dot && nb <= 4) {
-        static_assert(T <= attn_vnni::kPvMaxKeys, "pv_tile_q8 takes a tile of at most 32 keys");
+        static_assert(T <= attn_vnni::kPvMaxKeys, "a tile longer than pv_tile_q8 takes");
         switch (nb) {
           case 1: attn_vnni::pv_tile_q8<kR, 1>(v0, vb, sc, T, n, alpha, acc, D); break;
           case 2: attn_vnni::pv_tile_q8<kR, 2>(v0, vb, sc, T, n, alpha, acc, D); break;

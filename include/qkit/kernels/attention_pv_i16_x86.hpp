@@ -17,7 +17,7 @@
 //    pair), against the dword (q_j, q_j+1) broadcast from memory: per key
 //    12 instructions of 32 multiply-adds for the group instead of 24 of 16,
 //    and 4 instead of 16 to widen the quants;
-//  * int32 sums are exact (16 pairs x 2 x 32767 x 128 < 2^31) and meet the
+//  * int32 sums are exact (32 pairs x 2 x 32767 x 128 < 2^31) and meet the
 //    f32 accumulators once per tile: acc = alpha acc + scale * sum.
 // The unpacks work within 128-bit lanes, so the sums hold the dims of a
 // block permuted (lo: 8L + 0..3, hi: 8L + 4..7 in lane group L); one
@@ -37,7 +37,7 @@ QKIT_INTRIN_WARNINGS_BEGIN
 namespace qkit::kernels::attn_vnni {
 
 // Keys per tile this kernel takes (the decode path's kAttnKvTile).
-inline constexpr size_t kPvMaxKeys = 32;
+inline constexpr size_t kPvMaxKeys = 64;
 
 // The tile's weights as int16, a dword per key pair and (head r, block b)
 // in lane r * 4 + b, and each lane's scale (max weight / 32767).
@@ -103,6 +103,7 @@ template <size_t kR, size_t kB0, size_t kB1>
 QKIT_VNNI_TARGET inline void pv_blocks(const uint8_t* v0, size_t vb, size_t n, const PvWeights& wt,
                                        const float* alpha, float* acc, size_t D) {
   constexpr size_t kNB = kB1 - kB0;
+  static_assert(kPvMaxKeys / 2 * 2 * 32767.0 * 128 < 2147483648.0, "int32 sums must stay exact");
   static_assert(kR * kNB * 2 <= 12, "accumulators must stay in registers");
   // Flat (index (b * kR + r) * 2 + half): GCC 12 shuffles registers
   // between the iterations of a three-dimensional array of them.
@@ -157,7 +158,7 @@ QKIT_VNNI_TARGET inline void pv_pass(const uint8_t* v0, size_t vb, size_t n, con
   if constexpr (kB1 < kNB) pv_pass<kR, kPass, kNB, kB1>(v0, vb, n, wt, alpha, acc, D);
 }
 
-// acc_r = alpha_r acc_r + sum_j p_r[j] V_j over a tile of n <= 32 keys
+// acc_r = alpha_r acc_r + sum_j p_r[j] V_j over a tile of n <= 64 keys
 // (rows v0 + j * vb, heads of kNB blocks), p_r = p + r * T.
 template <size_t kR, size_t kNB>
 QKIT_VNNI_TARGET inline void pv_tile_q8(const uint8_t* v0, size_t vb, const float* p, size_t T, size_t n,
