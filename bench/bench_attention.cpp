@@ -248,7 +248,7 @@ void BM_PromptAttention(benchmark::State& state) {
   state.counters["tok/s"] = benchmark::Counter(double(n_q) * double(state.iterations()), benchmark::Counter::kIsRate);
   // Scratch beyond the output: flash O(tile) per thread, naive n_q x n_kv per thread.
   state.counters["scratch_MiB"] =
-      flash ? double(threads) * (kernels::kAttnKvTile * (2 * m.head_dim + 36) + 64 * m.head_dim) * 4 / 1048576.0
+      flash ? double(threads) * (32 * (2 * m.head_dim + kernels::kAttnKvTile + 4) + 2 * kernels::kAttnKvTile * m.head_dim) * 4 / 1048576.0
             : double(threads) * (double(n_q) * double(n_q) + 2.0 * double(n_q * m.head_dim)) * 4 / 1048576.0;
   state.SetLabel(std::string(m.name) + (flash ? " flash" : " naive") + " f16 " + std::to_string(n_q) + " queries " +
                  std::to_string(threads) + "T");
