@@ -15,6 +15,7 @@
 #include "qkit/kernels/matmul_tensor.hpp"
 #include "qkit/kernels/repack.hpp"
 #include "qkit/kernels/sve_dot_arm.hpp"
+#include "qkit/kernels/vnni_gemv_tq1_x86.hpp"  // tq1_vbmi_allowed (x86 only)
 #include "qkit/quant/k_quants.hpp"
 #include "qkit/quant/registry.hpp"
 #include "qkit/quant/ternary.hpp"
@@ -468,3 +469,48 @@ TEST_CASE("gemv/gemm accept AnyTensor weights", "[matmul][tensor]") {
   gemv(WeightView{Format::Q4_0, p.w.data(), 5, 64, 0}, x.data(), y2.data());
   REQUIRE(y1 == y2);
 }
+
+#if defined(QKIT_HAVE_VNNI_X86)
+TEST_CASE("TQ1_0 GEMV: table look-ups (VBMI) and the carry chain agree bit for bit, for every byte value",
+          "[matmul][tq1]") {
+  // Raw random trit bytes (all 256 values, not only the quantizer's 243)
+  // and random d: the reference is the scalar dequantizer's rule.
+  std::mt19937 rng(11);
+  for (int64_t k : {int64_t(256), int64_t(3 * 256), int64_t(12 * 256), int64_t(19 * 256)}) {
+    Problem p;
+    p.f = Format::TQ1_0;
+    p.m = 23;
+    p.k = k;
+    const size_t rb = row_bytes(p.f, static_cast<uint64_t>(k));
+    p.w.resize(rb * static_cast<size_t>(p.m));
+    for (auto& b : p.w) b = static_cast<uint8_t>(rng());
+    std::uniform_real_distribution<float> ud(-0.05f, 0.05f);
+    for (int64_t r = 0; r < p.m; ++r)
+      for (int64_t b = 0; b < k / 256; ++b) {
+        const uint16_t h = f32_to_f16(ud(rng));
+        std::memcpy(p.w.data() + rb * static_cast<size_t>(r) + 54 * static_cast<size_t>(b) + 52, &h, 2);
+      }
+    p.wd.assign(static_cast<size_t>(p.m * k), 0.0);
+    std::vector<float> deq(static_cast<size_t>(k));
+    for (int64_t r = 0; r < p.m; ++r) {
+      dequantize_row_ref(p.f, p.w.data() + rb * static_cast<size_t>(r), deq.data(), k);
+      for (int64_t i = 0; i < k; ++i) p.wd[static_cast<size_t>(r * k + i)] = deq[static_cast<size_t>(i)];
+    }
+    const WeightView W{p.f, p.w.data(), p.m, k, 0};
+    for (int64_t n : {1, 2}) {
+      const auto X = random_row(rng, static_cast<size_t>(n * k), 1.0f);
+      test::for_each_target([&](int64_t) {
+        INFO("variant " << matmul_variant(p.f) << " K " << k << " N " << n);
+        std::vector<float> y_tab(static_cast<size_t>(n * p.m), -1.0f), y_chain(y_tab.size(), -2.0f);
+        gemm(W, X.data(), n, y_tab.data());
+        kernels::vnni::tq1_vbmi_allowed() = false;
+        gemm(W, X.data(), n, y_chain.data());
+        kernels::vnni::tq1_vbmi_allowed() = true;
+        check_against_reference(p, X, n, y_tab, 2e-5);
+        check_against_reference(p, X, n, y_chain, 2e-5);
+        REQUIRE(std::memcmp(y_tab.data(), y_chain.data(), y_tab.size() * 4) == 0);
+      });
+    }
+  }
+}
+#endif

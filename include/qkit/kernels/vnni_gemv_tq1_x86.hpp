@@ -1,16 +1,10 @@
 // qkit/kernels/vnni_gemv_tq1_x86.hpp — AVX-512 VNNI GEMV of TQ1_0 weights
-// (rows as GGUF stores them) against one or two Q8_K activation columns,
-// without a trit decode: gemv_tq1_0_q8_K. rows_k's GEMV hook
-// (DecTQ1::gemv, vnni_k2_x86.hpp) runs it.
+// (rows as GGUF stores them) against one or two Q8_K activation columns:
+// gemv_tq1_0_q8_K. rows_k's GEMV hook (DecTQ1::gemv, vnni_k2_x86.hpp) runs it.
 //
 // TQ1_0 (54 bytes per 256 values): qs[48], qh[4], d. Byte b holds trits
 // t0..t4 as a base-3 fixed-point fraction; with m_n = (b * 3^n) mod 256
-// (m_0 = b), trit n is the carry of 3 m_n: 3 m_n = 256 t_n + m_{n+1}, so
-//   sum_n t_n x_n = (3 sum_n m_n x_n - sum_n m_{n+1} x_n) / 256,
-// exact in each int32 lane. The m_n come from two byte adds each (m_{n+1}
-// = m_n + m_n + m_n, wrapping): 10 vpdpbusd and 10 byte adds per 64 bytes,
-// against 4 vpdpbusd and ~36 decode operations (16 vpmullw among them) per
-// super-block for decoded trits.
+// (m_0 = b), trit n is the carry of 3 m_n: t_n = (3 m_n) >> 8.
 //
 // The row is read as a plain byte stream in 64-byte windows, not block by
 // block (a block's 52 trit bytes would leave 12 of 64 lanes idle): every
@@ -18,19 +12,37 @@
 // start at 0 or 2 mod 4, and one that starts at 2 mod 4 shares its first
 // lane with the previous block's d, whose activation is zero). So the
 // activation is laid out once per call (tq1_gemv_act) per window and trit
-// n, with per lane: the quants' -1 offset as 256 * (sum of its quants),
-// seeded into the subtracted sum, and dx / 256 of its block; each lane's d
-// (f16) is picked from this window or the next by one vpermt2w. Per window
-// and row: y_lanes += float(256 isum) * (d dx / 256).
+// n, with per lane the quants' -1 offset as a seed of the integer sum.
+//
+// Two ways to the integer sum per window (measured on Zen 4, where a zmm
+// vpdpbusd or vpermi2b takes a cycle, a vpermb or byte add about half):
+//  - with AVX-512 VBMI, table look-ups (tq1_tile_vbmi): a 256-entry table
+//    (two masked vpermi2b on the byte's top bit) maps b to A = 9 t0 + 3 t1
+//    + t2 and another to B = 3 t3 + t4; one vpermb per trit maps A or B to
+//    the trit: 4 vpermi2b + 5 vpermb + 5 vpdpbusd per 64 bytes;
+//  - without it, no decode at all (tq1_tile_chain): 3 m_n = 256 t_n +
+//    m_{n+1}, so sum_n t_n x_n = (3 sum_n m_n x_n - sum_n m_{n+1} x_n) / 256,
+//    exact in each int32 lane; m_{n+1} = m_n + m_n + m_n (wrapping): 10
+//    vpdpbusd and 10 byte adds per 64 bytes.
+// Both give the same integer per lane, so the same output bit for bit.
+//
+// Per window and row: y_lanes += float(isum) * (d dx), each lane's d (f16)
+// picked from this window or the next by one vpermt2w. (Gathering d * dx
+// per 16 blocks once and picking by vpermt2ps instead saves two ops per
+// window but the gather cost as much on Zen 4: measured no faster.)
 #pragma once
 
 #include "qkit/kernels/intrin_warnings.hpp"
 
 #include "qkit/base/aligned.hpp"
+#include "qkit/cpu/features.hpp"
 #include "qkit/kernels/vnni_repack_x86.hpp"  // QKIT_UNROLL
 #include "qkit/kernels/vnni_x86.hpp"
 
 #if defined(QKIT_HAVE_VNNI_X86)
+
+#define QKIT_VNNI_VBMI_TARGET \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c,bmi2")))
 
 QKIT_INTRIN_WARNINGS_BEGIN
 
@@ -43,8 +55,10 @@ inline constexpr size_t kTq1Bytes = 54;
 struct Tq1Act {
   const int8_t* xs;
   size_t stride;        // bytes between streams (>= 64 W)
-  const int32_t* seed;  // [window][lane]: 256 * (sum of the lane's quants over n)
-  const float* dxl;     // [window][lane]: dx / 256 of the lane's super-block
+  const int32_t* seed;   // [window][lane]: 256 * (sum of the lane's quants over n) (chain)
+  const int32_t* nseed;  // [window][lane]: -(sum of the lane's quants over n) (tables)
+  const float* dxl;      // [window][lane]: dx / 256 of the lane's super-block (chain)
+  const float* dx;       // [window][lane]: dx of the lane's super-block (tables)
   const int16_t* idx;   // [window][32]: word of the lane's d in windows k, k + 1
   int64_t windows;
 };
@@ -64,8 +78,8 @@ inline int64_t tq1_lane_block(int64_t k, int l, int64_t nb) {
 // of qh[o - 48], 240 + 4n + o - 48 (n < 4); d's two bytes take zero.
 struct Tq1ActBuffers {
   AlignedBuffer<int8_t> xs;
-  AlignedBuffer<int32_t> seed;
-  AlignedBuffer<float> dxl;
+  AlignedBuffer<int32_t> seed, nseed;
+  AlignedBuffer<float> dxl, dx;
   AlignedBuffer<int16_t> idx;
 };
 QKIT_VNNI_TARGET inline Tq1Act tq1_gemv_act(const QuantAct& x, int64_t c, int64_t nb, Tq1ActBuffers& buf) {
@@ -75,7 +89,9 @@ QKIT_VNNI_TARGET inline Tq1Act tq1_gemv_act(const QuantAct& x, int64_t c, int64_
   const size_t stride = static_cast<size_t>(64 * (W + 1));
   buf.xs.ensure(5 * stride);
   buf.seed.ensure(static_cast<size_t>(16 * W));
+  buf.nseed.ensure(static_cast<size_t>(16 * W));
   buf.dxl.ensure(static_cast<size_t>(16 * W));
+  buf.dx.ensure(static_cast<size_t>(16 * W));
   buf.idx.ensure(static_cast<size_t>(32 * W));
   const int8_t* q = x.qs + static_cast<size_t>(c) * x.qs_stride;
   const float* d = x.d + static_cast<size_t>(c) * x.blk_stride;
@@ -95,15 +111,17 @@ QKIT_VNNI_TARGET inline Tq1Act tq1_gemv_act(const QuantAct& x, int64_t c, int64_
     __m512i s = _mm512_setzero_si512();
     for (int n = 0; n < 5; ++n) s = _mm512_dpbusd_epi32(s, ones, _mm512_loadu_si512(xs + static_cast<size_t>(n) * stride + 64 * k));
     _mm512_storeu_si512(buf.seed.data() + 16 * k, _mm512_slli_epi32(s, 8));
+    _mm512_storeu_si512(buf.nseed.data() + 16 * k, _mm512_sub_epi32(_mm512_setzero_si512(), s));
     int16_t* ix = buf.idx.data() + 32 * k;
     for (int l = 0; l < 16; ++l) {
       const int64_t b = tq1_lane_block(k, l, nb);
       buf.dxl.data()[16 * k + l] = d[b] * (1.0f / 256.0f);
+      buf.dx.data()[16 * k + l] = d[b];
       ix[l] = static_cast<int16_t>((b * static_cast<int64_t>(kTq1Bytes) + 52 - 64 * k) / 2);
       ix[16 + l] = 0;
     }
   }
-  return Tq1Act{xs, stride, buf.seed.data(), buf.dxl.data(), buf.idx.data(), W};
+  return Tq1Act{xs, stride, buf.seed.data(), buf.nseed.data(), buf.dxl.data(), buf.dx.data(), buf.idx.data(), W};
 }
 
 // Row bytes 64k .. 64k + 63, zero past the row's end (never read).
@@ -114,10 +132,10 @@ QKIT_VNNI_TARGET inline __m512i tq1_window(const uint8_t* row, int64_t k, int64_
   return _mm512_maskz_loadu_epi8(_bzhi_u64(~0ull, static_cast<unsigned>(left)), row + 64 * k);
 }
 
-// kR rows against one column; each row's sequence is the same whatever kR
-// or its partner rows.
+// kR rows against one column, by the carry chain (no VBMI); each row's
+// sequence is the same whatever kR or its partner rows.
 template <int kR>
-QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, const int64_t* rows, int64_t c, const Tq1Act& x) {
+QKIT_VNNI_TARGET inline void tq1_tile_chain(const MatmulArgs& a, const int64_t* rows, int64_t c, const Tq1Act& x) {
   const int64_t row_bytes = a.cols / 256 * static_cast<int64_t>(kTq1Bytes);
   const __m512i z = _mm512_setzero_si512();
   const uint8_t* wr[kR];
@@ -165,8 +183,100 @@ QKIT_VNNI_TARGET inline void tq1_gemv_tile(const MatmulArgs& a, const int64_t* r
   for (int j = 0; j < kR; ++j) a.y[static_cast<size_t>(c) * a.ldy + rows[j]] = _mm512_reduce_add_ps(acc[j]);
 }
 
+// b -> A = 9 t0 + 3 t1 + t2 and B = 3 t3 + t4 (256 entries each, the
+// reference's trit rule for every byte), and A or B -> t_n (64 entries).
+struct Tq1Tables {
+  alignas(64) uint8_t a[256];
+  alignas(64) uint8_t b[256];
+  alignas(64) uint8_t t[5][64];
+};
+constexpr Tq1Tables make_tq1_tables() {
+  Tq1Tables T{};
+  for (int v = 0; v < 256; ++v) {
+    int tr[5] = {0, 0, 0, 0, 0};
+    int p = 1;
+    for (int n = 0; n < 5; ++n) {
+      const int m = (v * p) & 255;
+      tr[n] = (3 * m) >> 8;
+      p *= 3;
+    }
+    T.a[v] = static_cast<uint8_t>(9 * tr[0] + 3 * tr[1] + tr[2]);
+    T.b[v] = static_cast<uint8_t>(3 * tr[3] + tr[4]);
+  }
+  for (int i = 0; i < 64; ++i) {
+    T.t[0][i] = static_cast<uint8_t>(i < 27 ? i / 9 : 0);
+    T.t[1][i] = static_cast<uint8_t>(i < 27 ? i / 3 % 3 : 0);
+    T.t[2][i] = static_cast<uint8_t>(i < 27 ? i % 3 : 0);
+    T.t[3][i] = static_cast<uint8_t>(i < 9 ? i / 3 : 0);
+    T.t[4][i] = static_cast<uint8_t>(i < 9 ? i % 3 : 0);
+  }
+  return T;
+}
+inline constexpr Tq1Tables kTq1Tables = make_tq1_tables();
+
+// kR rows against one column, by table look-ups (VBMI, top comment); the
+// tables stay in 13 registers. Each row's sequence is the same whatever kR
+// or its partner rows.
+template <int kR>
+QKIT_VNNI_VBMI_TARGET inline void tq1_tile_vbmi(const MatmulArgs& a, const int64_t* rows, int64_t c, const Tq1Act& x) {
+  const int64_t row_bytes = a.cols / 256 * static_cast<int64_t>(kTq1Bytes);
+  const Tq1Tables& TT = kTq1Tables;
+  const __m512i a0 = _mm512_load_si512(TT.a), a1 = _mm512_load_si512(TT.a + 64);
+  const __m512i a2 = _mm512_load_si512(TT.a + 128), a3 = _mm512_load_si512(TT.a + 192);
+  const __m512i b0 = _mm512_load_si512(TT.b), b1 = _mm512_load_si512(TT.b + 64);
+  const __m512i b2 = _mm512_load_si512(TT.b + 128), b3 = _mm512_load_si512(TT.b + 192);
+  __m512i tn[5];
+  for (int n = 0; n < 5; ++n) tn[n] = _mm512_load_si512(TT.t[n]);
+  const uint8_t* wr[kR];
+  __m512 acc[kR];
+  __m512i cur[kR];
+  for (int j = 0; j < kR; ++j) {
+    wr[j] = a.w + static_cast<size_t>(rows[j]) * a.row_stride;
+    acc[j] = _mm512_setzero_ps();
+    cur[j] = tq1_window(wr[j], 0, row_bytes);
+  }
+  for (int64_t k = 0; k < x.windows; ++k) {
+    const int8_t* xk = x.xs + 64 * k;
+    const __m512i ix = _mm512_load_si512(x.idx + 32 * k);
+    const __m512 dx = _mm512_load_ps(x.dx + 16 * k);
+    __m512i nxt[kR], s[kR], A[kR], B[kR];
+    QKIT_UNROLL(4)
+    for (int j = 0; j < kR; ++j) {
+      nxt[j] = tq1_window(wr[j], k + 1, row_bytes);
+      s[j] = _mm512_load_si512(x.nseed + 16 * k);
+      // 256-entry look-ups: bytes >= 128 from the upper half first, then
+      // the rest (their index still intact) from the lower half.
+      const __mmask64 hi = _mm512_movepi8_mask(cur[j]), lo = _knot_mask64(hi);
+      A[j] = _mm512_mask2_permutex2var_epi8(a0, _mm512_mask2_permutex2var_epi8(a2, cur[j], hi, a3), lo, a1);
+      B[j] = _mm512_mask2_permutex2var_epi8(b0, _mm512_mask2_permutex2var_epi8(b2, cur[j], hi, b3), lo, b1);
+    }
+    QKIT_UNROLL(5)
+    for (int n = 0; n < 5; ++n) {
+      const __m512i xv = _mm512_load_si512(xk + static_cast<size_t>(n) * x.stride);
+      QKIT_UNROLL(4)
+      for (int j = 0; j < kR; ++j) s[j] = _mm512_dpbusd_epi32(s[j], _mm512_permutexvar_epi8(n < 3 ? A[j] : B[j], tn[n]), xv);
+    }
+    QKIT_UNROLL(4)
+    for (int j = 0; j < kR; ++j) {
+      const __m256i dh = _mm512_castsi512_si256(_mm512_permutex2var_epi16(cur[j], ix, nxt[j]));
+      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[j]), _mm512_mul_ps(_mm512_cvtph_ps(dh), dx), acc[j]);
+      cur[j] = nxt[j];
+    }
+  }
+  for (int j = 0; j < kR; ++j) a.y[static_cast<size_t>(c) * a.ldy + rows[j]] = _mm512_reduce_add_ps(acc[j]);
+}
+
+// Whether the table path may run (AVX-512 VBMI); tests switch it off to
+// cover the chain.
+inline bool& tq1_vbmi_allowed() {
+  static bool allowed = true;
+  return allowed;
+}
+inline bool tq1_use_vbmi() { return cpu::features().avx512vbmi && tq1_vbmi_allowed(); }
+
 // Rows [r0, r1) x columns [c0, c1), one column at a time.
-QKIT_VNNI_TARGET inline void tq1_gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+template <bool kVbmi>
+QKIT_VNNI_TARGET inline void tq1_gemv_path(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   const int64_t nb = a.cols / 256;
   thread_local Tq1ActBuffers buf;
   for (int64_t c = c0; c < c1; ++c) {
@@ -178,12 +288,28 @@ QKIT_VNNI_TARGET inline void tq1_gemv(const MatmulArgs& a, int64_t r0, int64_t r
     const int64_t h = (r1 - r0) / 2;
     for (int64_t r = r0; r < r0 + h; ++r) {
       const int64_t rows[2] = {r, r + h};
-      tq1_gemv_tile<2>(a, rows, c, x);
+      if constexpr (kVbmi) {
+        tq1_tile_vbmi<2>(a, rows, c, x);
+      } else {
+        tq1_tile_chain<2>(a, rows, c, x);
+      }
     }
     if ((r1 - r0) % 2) {
       const int64_t last = r1 - 1;
-      tq1_gemv_tile<1>(a, &last, c, x);
+      if constexpr (kVbmi) {
+        tq1_tile_vbmi<1>(a, &last, c, x);
+      } else {
+        tq1_tile_chain<1>(a, &last, c, x);
+      }
     }
+  }
+}
+
+QKIT_VNNI_TARGET inline void tq1_gemv(const MatmulArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  if (tq1_use_vbmi()) {
+    tq1_gemv_path<true>(a, r0, r1, c0, c1);
+  } else {
+    tq1_gemv_path<false>(a, r0, r1, c0, c1);
   }
 }
 
