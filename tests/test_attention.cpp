@@ -219,7 +219,7 @@ TEST_CASE("decode attention: every GQA group size and key-count remainder", "[at
 TEST_CASE("q8_0 decode: Phi-4-mini's shape at every group-of-four and tile remainder", "[attention]") {
   // 24 query heads on 8 KV heads of 128 dims: the integer block-sum score
   // kernel and the int16 P V of key pairs (AVX-512 VNNI), for key
-  // counts that end a tile (64 keys) with 0-3 keys after the last group of
+  // counts that end a tile (32 keys) with 0-3 keys after the last group of
   // four, an exactly full tile, one past it, and a split cache (>= 2048).
   for (size_t n_kv : {1, 2, 3, 5, 31, 32, 33, 62, 64, 65, 126, 128, 129, 2051})
     check_against_naive({1, n_kv, 3, 128, 8, KvType::Q8_0}, 0, static_cast<uint32_t>(3000 + n_kv));

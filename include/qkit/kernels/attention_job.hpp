@@ -62,10 +62,10 @@ inline void FinishRow(const AttentionJob& job, size_t i, size_t h, size_t split,
 }
 
 // Keys per tile of the online softmax (the kernel's working set is
-// O(rows * kAttnKvTile + kAttnKvTile * head_dim)). 64 rather than 32:
-// the per-tile work (softmax bookkeeping, the Q8_0 P V weights' scales
-// and f32 update) then weighs half as much; decode and prompt attention
-// measured 4-10% faster in cache (Phi-4-mini, all cache types).
-inline constexpr size_t kAttnKvTile = 64;
+// O(rows * kAttnKvTile + kAttnKvTile * head_dim)). 64 made decode 4-10%
+// faster in cache (the per-tile work weighs half as much) but ~25% slower
+// streaming from memory at 1 thread (Phi-4-mini, f16 and Q8_0 caches,
+// 32768 positions, alternating A/B runs), so 32.
+inline constexpr size_t kAttnKvTile = 32;
 
 }  // namespace qkit::kernels
