@@ -156,6 +156,7 @@ QKIT_VNNI_TARGET inline void tq1_tile_chain(const MatmulArgs& a, const int64_t* 
     QKIT_UNROLL(4)
     for (int j = 0; j < kR; ++j) {
       m[j] = cur[j];
+      _mm_prefetch(reinterpret_cast<const char*>(wr[j] + 64 * k + 2048), _MM_HINT_T0);  // as tq1_tile_vbmi
       nxt[j] = tq1_window(wr[j], k + 1, row_bytes);
       s[j] = z;
       t[j] = sd;
@@ -242,6 +243,11 @@ QKIT_VNNI_VBMI_TARGET inline void tq1_tile_vbmi(const MatmulArgs& a, const int64
     __m512i nxt[kR], s[kR], A[kR], B[kR];
     QKIT_UNROLL(4)
     for (int j = 0; j < kR; ++j) {
+      // 2 KiB ahead of each row's stream (into the next row past the
+      // end): streaming from memory, 1 thread, K = 8192: 10.1-12.2 ->
+      // 12.5-12.8 GB/s of CPU time (the hardware prefetcher alone lets the
+      // window loads stall).
+      _mm_prefetch(reinterpret_cast<const char*>(wr[j] + 64 * k + 2048), _MM_HINT_T0);
       nxt[j] = tq1_window(wr[j], k + 1, row_bytes);
       s[j] = _mm512_load_si512(x.nseed + 16 * k);
       // 256-entry look-ups: bytes >= 128 from the upper half first, then
