@@ -134,6 +134,38 @@ QKIT_VNNI_TARGET inline __m512i tq1_window(const uint8_t* row, int64_t k, int64_
   return _mm512_maskz_loadu_epi8(_bzhi_u64(~0ull, static_cast<unsigned>(left)), row + 64 * k);
 }
 
+// Window k + 1 of a row, with a prefetch 2 KiB ahead of the row's stream
+// (into the next row past the end): streaming from memory, 1 thread,
+// K = 8192: 10.1-12.2 -> 12.5-12.8 GB/s of CPU time (the hardware
+// prefetcher alone lets the window loads stall).
+QKIT_VNNI_TARGET inline __m512i tq1_next_window(const uint8_t* row, int64_t k, int64_t row_bytes) {
+  _mm_prefetch(reinterpret_cast<const char*>(row + 64 * k + 2048), _MM_HINT_T0);
+  return tq1_window(row, k + 1, row_bytes);
+}
+
+// The kR rows' weight pointers, zeroed accumulators and first windows.
+template <int kR>
+QKIT_VNNI_TARGET inline void tq1_rows_begin(const MatmulArgs& a, const int64_t* rows, int64_t row_bytes,
+                                            const uint8_t* (&wr)[kR], __m512 (&acc)[kR], __m512i (&cur)[kR]) {
+  for (int j = 0; j < kR; ++j) {
+    wr[j] = a.w + static_cast<size_t>(rows[j]) * a.row_stride;
+    acc[j] = _mm512_setzero_ps();
+    cur[j] = tq1_window(wr[j], 0, row_bytes);
+  }
+}
+
+// Each lane's d (f16) as f32: it sits in this window or the next.
+QKIT_VNNI_TARGET inline __m512 tq1_lane_d(__m512i cur, __m512i ix, __m512i nxt) {
+  return _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(cur, ix, nxt)));
+}
+
+// y[c][rows[j]] = the lanes' sum of acc[j].
+template <int kR>
+QKIT_VNNI_TARGET inline void tq1_rows_store(const MatmulArgs& a, const int64_t* rows, int64_t c,
+                                            const __m512 (&acc)[kR]) {
+  for (int j = 0; j < kR; ++j) a.y[static_cast<size_t>(c) * a.ldy + rows[j]] = _mm512_reduce_add_ps(acc[j]);
+}
+
 // kR rows against one column, by the carry chain (no VBMI); each row's
 // sequence is the same whatever kR or its partner rows.
 template <int kR>
@@ -143,11 +175,7 @@ QKIT_VNNI_TARGET inline void tq1_tile_chain(const MatmulArgs& a, const int64_t* 
   const uint8_t* wr[kR];
   __m512 acc[kR];
   __m512i cur[kR];
-  for (int j = 0; j < kR; ++j) {
-    wr[j] = a.w + static_cast<size_t>(rows[j]) * a.row_stride;
-    acc[j] = _mm512_setzero_ps();
-    cur[j] = tq1_window(wr[j], 0, row_bytes);
-  }
+  tq1_rows_begin<kR>(a, rows, row_bytes, wr, acc, cur);
   for (int64_t k = 0; k < x.windows; ++k) {
     const int8_t* xk = x.xs + 64 * k;
     const __m512i sd = _mm512_load_si512(x.seed + 16 * k);
@@ -158,8 +186,7 @@ QKIT_VNNI_TARGET inline void tq1_tile_chain(const MatmulArgs& a, const int64_t* 
     QKIT_UNROLL(4)
     for (int j = 0; j < kR; ++j) {
       m[j] = cur[j];
-      _mm_prefetch(reinterpret_cast<const char*>(wr[j] + 64 * k + 2048), _MM_HINT_T0);  // as tq1_tile_vbmi
-      nxt[j] = tq1_window(wr[j], k + 1, row_bytes);
+      nxt[j] = tq1_next_window(wr[j], k, row_bytes);
       s[j] = z;
       t[j] = sd;
     }
@@ -175,15 +202,13 @@ QKIT_VNNI_TARGET inline void tq1_tile_chain(const MatmulArgs& a, const int64_t* 
     }
     QKIT_UNROLL(4)
     for (int j = 0; j < kR; ++j) {
-      // 256 * (the lane's integer sum): exact in f32. Each lane's d (f16)
-      // is in this window or the next.
+      // 256 * (the lane's integer sum): exact in f32.
       const __m512i i256 = _mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(s[j], s[j]), s[j]), t[j]);
-      const __m256i dh = _mm512_castsi512_si256(_mm512_permutex2var_epi16(cur[j], ix, nxt[j]));
-      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i256), _mm512_mul_ps(_mm512_cvtph_ps(dh), dxl), acc[j]);
+      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i256), _mm512_mul_ps(tq1_lane_d(cur[j], ix, nxt[j]), dxl), acc[j]);
       cur[j] = nxt[j];
     }
   }
-  for (int j = 0; j < kR; ++j) a.y[static_cast<size_t>(c) * a.ldy + rows[j]] = _mm512_reduce_add_ps(acc[j]);
+  tq1_rows_store<kR>(a, rows, c, acc);
 }
 
 // b -> A = 9 t0 + 3 t1 + t2 and B = 3 t3 + t4 (256 entries each, the
@@ -233,11 +258,7 @@ QKIT_VNNI_VBMI_TARGET inline void tq1_tile_vbmi(const MatmulArgs& a, const int64
   const uint8_t* wr[kR];
   __m512 acc[kR];
   __m512i cur[kR];
-  for (int j = 0; j < kR; ++j) {
-    wr[j] = a.w + static_cast<size_t>(rows[j]) * a.row_stride;
-    acc[j] = _mm512_setzero_ps();
-    cur[j] = tq1_window(wr[j], 0, row_bytes);
-  }
+  tq1_rows_begin<kR>(a, rows, row_bytes, wr, acc, cur);
   for (int64_t k = 0; k < x.windows; ++k) {
     const int8_t* xk = x.xs + 64 * k;
     const __m512i ix = _mm512_load_si512(x.idx + 32 * k);
@@ -245,12 +266,7 @@ QKIT_VNNI_VBMI_TARGET inline void tq1_tile_vbmi(const MatmulArgs& a, const int64
     __m512i nxt[kR], s[kR], A[kR], B[kR];
     QKIT_UNROLL(4)
     for (int j = 0; j < kR; ++j) {
-      // 2 KiB ahead of each row's stream (into the next row past the
-      // end): streaming from memory, 1 thread, K = 8192: 10.1-12.2 ->
-      // 12.5-12.8 GB/s of CPU time (the hardware prefetcher alone lets the
-      // window loads stall).
-      _mm_prefetch(reinterpret_cast<const char*>(wr[j] + 64 * k + 2048), _MM_HINT_T0);
-      nxt[j] = tq1_window(wr[j], k + 1, row_bytes);
+      nxt[j] = tq1_next_window(wr[j], k, row_bytes);
       s[j] = _mm512_load_si512(x.nseed + 16 * k);
       // 256-entry look-ups: bytes >= 128 from the upper half first, then
       // the rest (their index still intact) from the lower half.
@@ -266,12 +282,11 @@ QKIT_VNNI_VBMI_TARGET inline void tq1_tile_vbmi(const MatmulArgs& a, const int64
     }
     QKIT_UNROLL(4)
     for (int j = 0; j < kR; ++j) {
-      const __m256i dh = _mm512_castsi512_si256(_mm512_permutex2var_epi16(cur[j], ix, nxt[j]));
-      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[j]), _mm512_mul_ps(_mm512_cvtph_ps(dh), dx), acc[j]);
+      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[j]), _mm512_mul_ps(tq1_lane_d(cur[j], ix, nxt[j]), dx), acc[j]);
       cur[j] = nxt[j];
     }
   }
-  for (int j = 0; j < kR; ++j) a.y[static_cast<size_t>(c) * a.ldy + rows[j]] = _mm512_reduce_add_ps(acc[j]);
+  tq1_rows_store<kR>(a, rows, c, acc);
 }
 
 // Whether the table path may run (AVX-512 VBMI); tests switch it off to
