@@ -487,7 +487,6 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
       // Heads of up to four blocks: P V as int16 dot products of key pairs
       // (attention_pv_i16_x86.hpp), the whole tile at once.
       if (int_dot && nb <= 4) {
-        static_assert(T <= attn_vnni::kPvMaxKeys, "a tile longer than pv_tile_q8 takes");
         switch (nb) {
           case 1: attn_vnni::pv_tile_q8<kR, 1>(v0, vb, sc, T, n, alpha, acc, D); break;
           case 2: attn_vnni::pv_tile_q8<kR, 2>(v0, vb, sc, T, n, alpha, acc, D); break;

@@ -17,13 +17,14 @@
 //    pair), against the dword (q_j, q_j+1) broadcast from memory: per key
 //    12 instructions of 32 multiply-adds for the group instead of 24 of 16,
 //    and 4 instead of 16 to widen the quants;
-//  * int32 sums are exact (32 pairs x 2 x 32767 x 128 < 2^31) and meet the
+//  * int32 sums are exact (16 pairs x 2 x 32767 x 128 < 2^31) and meet the
 //    f32 accumulators once per tile: acc = alpha acc + scale * sum.
 // The unpacks work within 128-bit lanes, so the sums hold the dims of a
 // block permuted (lo: 8L + 0..3, hi: 8L + 4..7 in lane group L); one
 // two-source permute per 16 dims puts them back at the end of the tile.
 #pragma once
 
+#include "qkit/kernels/attention_job.hpp"  // kAttnKvTile
 #include "qkit/kernels/attention_vnni_x86.hpp"
 #include "qkit/kernels/vnni_repack_x86.hpp"  // QKIT_UNROLL
 
@@ -36,8 +37,8 @@ QKIT_INTRIN_WARNINGS_BEGIN
 
 namespace qkit::kernels::attn_vnni {
 
-// Keys per tile this kernel takes (the decode path's kAttnKvTile).
-inline constexpr size_t kPvMaxKeys = 64;
+// Keys per tile this kernel takes: the decode path's.
+inline constexpr size_t kPvMaxKeys = kAttnKvTile;
 
 // The tile's weights as int16, a dword per key pair and (head r, block b)
 // in lane r * 4 + b, and each lane's scale (max weight / 32767).
@@ -158,7 +159,7 @@ QKIT_VNNI_TARGET inline void pv_pass(const uint8_t* v0, size_t vb, size_t n, con
   if constexpr (kB1 < kNB) pv_pass<kR, kPass, kNB, kB1>(v0, vb, n, wt, alpha, acc, D);
 }
 
-// acc_r = alpha_r acc_r + sum_j p_r[j] V_j over a tile of n <= 64 keys
+// acc_r = alpha_r acc_r + sum_j p_r[j] V_j over a tile of n <= kPvMaxKeys keys
 // (rows v0 + j * vb, heads of kNB blocks), p_r = p + r * T.
 template <size_t kR, size_t kNB>
 QKIT_VNNI_TARGET inline void pv_tile_q8(const uint8_t* v0, size_t vb, const float* p, size_t T, size_t n,
