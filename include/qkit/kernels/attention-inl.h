@@ -387,8 +387,8 @@ HWY_INLINE void AccumulateChunksN(size_t m, D d, float* HWY_RESTRICT acc, size_t
 
 // Rows r < kR are the query heads hk * g + r of query i. scratch holds
 // 2 * kR * D + kR * kAttnKvTile floats, and for Q8_0 caches the query's
-// VNNI layout and the tile's weight table: kR * D + 48 * kR * n_chunks +
-// 16 * kR more (< 2 * kAttnKvTile * D, the tiled path's K/V buffers it
+// VNNI layouts and the tile's weight table: kR * D + 48 * kR * n_chunks +
+// 176 * kR more (< 2 * kAttnKvTile * D, the tiled path's K/V buffers it
 // reuses).
 template <KvType kT, size_t kR>
 inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t split, float* scratch) {
@@ -408,6 +408,8 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
   auto* seed = reinterpret_cast<int32_t*>(dq + kR * n_chunks * 16);        // [kR][n_chunks][16]
   auto* qq = reinterpret_cast<int8_t*>(seed + kR * n_chunks * 16);         // [kR][n_chunks][64]
   float* dq4 = reinterpret_cast<float*>(qq + kR * n_chunks * 64);           // [kR][16]
+  auto* qx = reinterpret_cast<int8_t*>(dq4 + kR * 16);                       // [kR][2][4][64]
+  auto* seedx = reinterpret_cast<int32_t*>(qx + kR * 2 * 4 * 64);           // [kR][2][16]
   bool int_dot = false;  // K.q as vpdpbusd integer dot products
 #if QKIT_ATTN_VNNI
   // With one row (MHA) the f32 path's per-block scaling is as cheap and
@@ -421,9 +423,13 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
     if constexpr (kT == KvType::Q8_0) {
       const size_t o = r * n_chunks;
       QuantizeQueryQ8(qr, D, job.scale, qs + r * D, int_dot ? qq + o * 64 : nullptr, seed + o * 16, dq + o * 16);
-      if (int_dot)  // score_keys_q8_small's layout: block b's d_q * scale in lanes 4b .. 4b + 3
+#if QKIT_ATTN_VNNI
+      if (int_dot && nb <= 4) {  // score_keys_q8_small's layout: block b's d_q * scale in lanes 4b .. 4b + 3
         for (size_t b = 0; b < 4; ++b)
           for (size_t k = 0; k < 4; ++k) dq4[r * 16 + b * 4 + k] = b < nb ? dq[o * 16 + b * 8] : 0.0f;
+        attn_vnni::expand_query(qq + o * 64, seed + o * 16, n_chunks, qx + r * 2 * 4 * 64, seedx + r * 2 * 16);
+      }
+#endif
     } else {
       for (size_t c = 0; c < D; ++c) qs[r * D + c] = qr[c] * job.scale;
     }
@@ -453,10 +459,10 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
 #if QKIT_ATTN_VNNI
     if (int_dot) {
       switch (nb) {
-        case 1: attn_vnni::score_keys_q8_small<kR, 1>(qq, seed, dq4, k0, kb, n, sc, T); break;
-        case 2: attn_vnni::score_keys_q8_small<kR, 2>(qq, seed, dq4, k0, kb, n, sc, T); break;
-        case 3: attn_vnni::score_keys_q8_small<kR, 3>(qq, seed, dq4, k0, kb, n, sc, T); break;
-        case 4: attn_vnni::score_keys_q8_small<kR, 4>(qq, seed, dq4, k0, kb, n, sc, T); break;
+        case 1: attn_vnni::score_keys_q8_small<kR, 1>(qx, seedx, dq4, k0, kb, n, sc, T); break;
+        case 2: attn_vnni::score_keys_q8_small<kR, 2>(qx, seedx, dq4, k0, kb, n, sc, T); break;
+        case 3: attn_vnni::score_keys_q8_small<kR, 3>(qx, seedx, dq4, k0, kb, n, sc, T); break;
+        case 4: attn_vnni::score_keys_q8_small<kR, 4>(qx, seedx, dq4, k0, kb, n, sc, T); break;
         default: attn_vnni::score_keys_q8<kR>(qq, seed, dq, n_chunks, nb % 2 == 1, k0, kb, n, sc, T);
       }
       j = n;

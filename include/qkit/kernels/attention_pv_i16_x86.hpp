@@ -40,62 +40,56 @@ namespace qkit::kernels::attn_vnni {
 // Keys per tile this kernel takes: the decode path's.
 inline constexpr size_t kPvMaxKeys = kAttnKvTile;
 
-// The tile's weights as int16, a dword per key pair and (head r, block b)
-// in lane r * 4 + b, and each lane's scale (max weight / 32767).
+// The tile's weights as int16: per group of four keys and head r, eight
+// dwords, dword b * 2 + h holding block b's weights of keys 2h and 2h + 1
+// (the lower key in the low word); per head and block a scale (max
+// weight / 32767) in lane b * 4 of scale[r].
 struct PvWeights {
-  alignas(64) int32_t pair[kPvMaxKeys / 2][16];
-  alignas(64) float scale[16];
+  alignas(64) int32_t quad[kPvMaxKeys / 4][4][8];
+  alignas(64) float scale[4][16];
 };
 
-// p_r[j] for r < kR in lanes r * 4 + b of key j's vector, from the
-// softmax rows p + r * T; one two-source permute per key over eight keys'
-// rows (rows 0-1 in `a`, rows 2-3 in `b`).
-template <size_t kR>
-QKIT_VNNI_TARGET inline void load_p8(const float* p, size_t T, size_t j0, size_t n, __m512& a, __m512& b) {
-  const __mmask8 m = static_cast<__mmask8>(n - j0 >= 8 ? 0xFF : (1u << (n - j0)) - 1);
-  __m256 row[4];
-  for (size_t r = 0; r < 4; ++r) row[r] = r < kR ? _mm256_maskz_loadu_ps(m, p + r * T + j0) : _mm256_setzero_ps();
-  a = _mm512_insertf32x8(_mm512_castps256_ps512(row[0]), row[1], 1);
-  b = _mm512_insertf32x8(_mm512_castps256_ps512(row[2]), row[3], 1);
-}
-
 // Weights of keys [0, n) (rows v0 + j * vb of kNB blocks) for kR heads.
+// Four keys at a time, in lanes b * 4 + k (block b of key k): row_scales4
+// gathers the keys' block scales d_v as for the scores, p_r of the four
+// keys is one broadcast load, so each head's weights p_r[k] * d_v(k, b)
+// are one multiply per four keys.
 template <size_t kR, size_t kNB>
 QKIT_VNNI_TARGET inline void pv_weights(const uint8_t* v0, size_t vb, const float* p, size_t T, size_t n,
                                         PvWeights& out) {
-  static_assert(kR >= 1 && kR <= 4 && kNB >= 1 && kNB <= 4, "lanes r * 4 + b");
-  alignas(64) float w[kPvMaxKeys][16];
-  constexpr __mmask16 kRows = static_cast<__mmask16>((1u << (4 * kR)) - 1);
-  // Lane r * 4 + b takes row r's weight of key j: index r * 8 + j in (a, b).
-  const __m512i base = _mm512_set_epi32(24, 24, 24, 24, 16, 16, 16, 16, 8, 8, 8, 8, 0, 0, 0, 0);
-  __m512 mx = _mm512_setzero_ps();
-  for (size_t j0 = 0; j0 < n; j0 += 8) {
-    __m512 pa, pb;
-    load_p8<kR>(p, T, j0, n, pa, pb);
-    const size_t e = n - j0 < 8 ? n - j0 : 8;
-    for (size_t k = 0; k < e; ++k) {
-      const size_t j = j0 + k;
-      const __m512 pj = _mm512_permutex2var_ps(pa, _mm512_add_epi32(base, _mm512_set1_epi32(static_cast<int>(k))), pb);
-      // d_v of the key's blocks in lanes 0..kNB-1 (0 past kNB), in every group of four.
-      const __m512 dv = _mm512_maskz_broadcast_f32x4(kRows, block_scales<kNB>(v0 + j * vb));
-      const __m512 wj = _mm512_mul_ps(pj, dv);
-      _mm512_store_ps(w[j], wj);
-      mx = _mm512_max_ps(mx, wj);
+  static_assert(kR >= 1 && kR <= 4 && kNB >= 1 && kNB <= 4, "four heads and four blocks at most");
+  alignas(64) float w[kPvMaxKeys / 4][kR][16];
+  __m512 mx[kR];
+  for (size_t r = 0; r < kR; ++r) mx[r] = _mm512_setzero_ps();
+  for (size_t j = 0; j < n; j += 4) {
+    // Keys past n take the last row and weight 0 (p is not read there).
+    Q8Row<kNB> row[4];
+    for (size_t k = 0; k < 4; ++k) row[k] = load_row<kNB>(v0 + (j + k < n ? j + k : n - 1) * vb);
+    const __m512 dv = row_scales4(row);
+    const __mmask8 live = static_cast<__mmask8>(n - j >= 4 ? 0xF : (1u << (n - j)) - 1);
+    for (size_t r = 0; r < kR; ++r) {
+      const __m512 wr = _mm512_mul_ps(dv, _mm512_broadcast_f32x4(_mm_maskz_loadu_ps(live, p + r * T + j)));
+      _mm512_store_ps(w[j / 4][r], wr);
+      mx[r] = _mm512_max_ps(mx[r], wr);
     }
   }
-  // A lane whose weights are all 0 (a head past kR, a block past kNB, or
-  // a tile whose weights underflowed) keeps scale 0 and zero weights.
-  const __mmask16 live = _mm512_cmp_ps_mask(mx, _mm512_setzero_ps(), _CMP_GT_OQ);
-  const __m512 inv = _mm512_maskz_div_ps(live, _mm512_set1_ps(32767.0f), mx);
-  _mm512_store_ps(out.scale, _mm512_mul_ps(mx, _mm512_set1_ps(1.0f / 32767.0f)));
-  // Word 2i of a pair: key j's lane i; word 2i + 1: key j + 1's.
-  const __m512i pairs = _mm512_set_epi16(62, 30, 60, 28, 58, 26, 56, 24, 54, 22, 52, 20, 50, 18, 48, 16,  //
-                                         46, 14, 44, 12, 42, 10, 40, 8, 38, 6, 36, 4, 34, 2, 32, 0);
-  for (size_t j = 0; j < n; j += 2) {
-    const __m512i qa = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_load_ps(w[j]), inv));
-    const __m512i qb = j + 1 < n ? _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_load_ps(w[j + 1]), inv)) : _mm512_setzero_si512();
-    _mm512_store_si512(out.pair[j / 2], _mm512_permutex2var_epi16(qa, pairs, qb));
+  // Per head and block the largest weight of the tile, in each of the
+  // block's four lanes. A block whose weights are all 0 (past kNB, or
+  // underflowed) keeps scale 0 and zero weights.
+  __m512 inv[kR];
+  for (size_t r = 0; r < kR; ++r) {
+    __m512 m = _mm512_max_ps(mx[r], _mm512_permute_ps(mx[r], _MM_SHUFFLE(2, 3, 0, 1)));
+    m = _mm512_max_ps(m, _mm512_permute_ps(m, _MM_SHUFFLE(1, 0, 3, 2)));
+    const __mmask16 nonzero = _mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_GT_OQ);
+    inv[r] = _mm512_maskz_div_ps(nonzero, _mm512_set1_ps(32767.0f), m);
+    _mm512_store_ps(out.scale[r], _mm512_mul_ps(m, _mm512_set1_ps(1.0f / 32767.0f)));
   }
+  // Rounded to int16 and narrowed: words b * 4 + k, so dword b * 2 + h
+  // pairs keys 2h and 2h + 1 of block b.
+  for (size_t j = 0; j < n; j += 4)
+    for (size_t r = 0; r < kR; ++r)
+      _mm256_store_si256(reinterpret_cast<__m256i*>(out.quad[j / 4][r]),
+                         _mm512_cvtepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_load_ps(w[j / 4][r]), inv[r]))));
 }
 
 // Blocks [kB0, kB1) of the head: kR x (kB1 - kB0) x 2 int32 accumulators
@@ -114,7 +108,8 @@ QKIT_VNNI_TARGET inline void pv_blocks(const uint8_t* v0, size_t vb, size_t n, c
   for (size_t j = 0; j < n; j += 2) {
     const uint8_t* ra = v0 + j * vb;
     const uint8_t* rb = j + 1 < n ? ra + vb : ra;  // an odd last key pairs with itself at weight 0
-    const int32_t* q = wt.pair[j / 2];
+    const int32_t(&q)[4][8] = wt.quad[j / 4];
+    const size_t h = (j / 2) % 2;  // which pair of the group of four
     QKIT_UNROLL(4)
     for (size_t b = 0; b < kNB; ++b) {
       const size_t o = (kB0 + b) * 34 + 2;
@@ -123,7 +118,7 @@ QKIT_VNNI_TARGET inline void pv_blocks(const uint8_t* v0, size_t vb, size_t n, c
       const __m512i lo = _mm512_unpacklo_epi16(xa, xb), hi = _mm512_unpackhi_epi16(xa, xb);
       QKIT_UNROLL(4)
       for (size_t r = 0; r < kR; ++r) {
-        const __m512i qw = _mm512_set1_epi32(q[r * 4 + kB0 + b]);
+        const __m512i qw = _mm512_set1_epi32(q[r][(kB0 + b) * 2 + h]);
         s[(b * kR + r) * 2] = _mm512_dpwssd_epi32(s[(b * kR + r) * 2], lo, qw);
         s[(b * kR + r) * 2 + 1] = _mm512_dpwssd_epi32(s[(b * kR + r) * 2 + 1], hi, qw);
       }
@@ -139,7 +134,7 @@ QKIT_VNNI_TARGET inline void pv_blocks(const uint8_t* v0, size_t vb, size_t n, c
     const __m512 va = _mm512_set1_ps(alpha[r]);
     QKIT_UNROLL(4)
     for (size_t b = 0; b < kNB; ++b) {
-      const __m512 sc = _mm512_set1_ps(wt.scale[r * 4 + kB0 + b]);
+      const __m512 sc = _mm512_set1_ps(wt.scale[r][(kB0 + b) * 4]);
       float* a = acc + r * D + (kB0 + b) * 32;
       const __m512i lo = s[(b * kR + r) * 2], hi = s[(b * kR + r) * 2 + 1];
       const __m512 x0 = _mm512_cvtepi32_ps(_mm512_permutex2var_epi32(lo, first, hi));

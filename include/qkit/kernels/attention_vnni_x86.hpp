@@ -23,8 +23,9 @@
 //    spreads the two f16 scales over lanes 0-7 / 8-15, one vcvtph2ps.
 //  * Four keys at a time, reduced together by one transpose-add tree.
 //  * Heads of at most four blocks (Phi-4-mini's 128) take
-//    score_keys_q8_small instead: the four keys' lane sums are reduced in
-//    integers to one vector of block sums before any conversion, so the
+//    score_keys_q8_small instead: four keys' chunks are transposed so the
+//    dot products add up a key's dims within each lane, and reach one
+//    vector of integer block sums before any conversion, so the
 //    per-block d_k * d_q costs one multiply per four keys, not one per
 //    key and chunk. On this Zen 4 (one zmm multiply or FMA per cycle,
 //    double-pumped) the float multiplies were the score loop's limit;
@@ -128,97 +129,159 @@ QKIT_VNNI_TARGET inline void score_keys_q8(const int8_t* qq, const int32_t* seed
   }
 }
 
-// Bytes [0, 64) of pair q of a row of kNB blocks (q * 68 on), reading
-// only what exists: the last pair of an odd count is one block, whose
-// scale (word 0) is all that is used.
-template <size_t kNB>
-QKIT_VNNI_TARGET inline __m512i load_pair_bytes(const uint8_t* row, size_t q) {
-  if (2 * q + 1 < kNB) return _mm512_loadu_si512(row + q * 68);
-  return _mm512_maskz_loadu_epi16(1, row + q * 68);
-}
-
-// The f16 scales of four rows' blocks as f32 in lanes b * 4 + k (block b
-// of row k; 0 past kNB): per pair q of blocks (words 0 and 17), rows
-// (0, 1) and (2, 3) by one two-source permute each into word lanes k and
-// 4 + k, joined by an OR; no dependency chain from row to row.
-template <size_t kNB>
-QKIT_VNNI_TARGET inline __m512 scales4(const uint8_t* const (&row)[4]) {
-  const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
-                                       0, 0, 0, 0, 0, 0, 0, 0, 49, 17, 49, 17, 32, 0, 32, 0);
-  __m512i w[2];
-  for (size_t q = 0; q < 2; ++q) {
-    if (2 * q >= kNB) {
-      w[q] = _mm512_setzero_si512();
-      continue;
-    }
-    w[q] = _mm512_or_si512(
-        _mm512_maskz_permutex2var_epi16(0x33, load_pair_bytes<kNB>(row[0], q), idx, load_pair_bytes<kNB>(row[1], q)),
-        _mm512_maskz_permutex2var_epi16(0xCC, load_pair_bytes<kNB>(row[2], q), idx, load_pair_bytes<kNB>(row[3], q)));
+// A row of kNB <= 4 blocks (34 * kNB bytes, 136 for four) in three
+// registers: a = bytes [0, 64), b = [64, 128), c = [128, 136), each
+// reading only bytes the row has (zeros past its end). Three loads per
+// row where taking each chunk as two overlapping 64-byte loads and the
+// scales as two more took six: this Zen 4 retires one 64-byte load per
+// cycle, fewer when they straddle cache lines, as rows of 136 bytes do.
+template <size_t kBytes>
+QKIT_VNNI_TARGET inline __m512i load_bytes(const uint8_t* p) {
+  if constexpr (kBytes == 0) {
+    return _mm512_setzero_si512();
+  } else if constexpr (kBytes >= 64) {
+    return _mm512_loadu_si512(p);
+  } else if constexpr (kBytes == 8) {
+    return _mm512_zextsi128_si512(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  } else {
+    return _mm512_maskz_loadu_epi8((__mmask64{1} << kBytes) - 1, p);
   }
-  // w[0] lanes 0-7 hold blocks 0-1, w[1]'s blocks 2-3: together 16 halves.
-  return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm512_castsi512_si256(w[0]), _mm512_castsi512_si128(w[1]), 1));
+}
+template <size_t kNB>
+struct Q8Row {
+  static constexpr size_t kBytes = 34 * kNB;
+  static constexpr size_t kA = kBytes < 64 ? kBytes : 64;
+  static constexpr size_t kB = kBytes <= 64 ? 0 : kBytes - 64 < 64 ? kBytes - 64 : 64;
+  static constexpr size_t kC = kBytes <= 128 ? 0 : kBytes - 128;
+  __m512i a, b, c;
+};
+template <size_t kNB>
+QKIT_VNNI_TARGET inline Q8Row<kNB> load_row(const uint8_t* row) {
+  static_assert(kNB >= 1 && kNB <= 4, "at most four blocks");
+  using R = Q8Row<kNB>;
+  return R{load_bytes<R::kA>(row), load_bytes<R::kB>(row + 64), load_bytes<R::kC>(row + 128)};
 }
 
-// Integer sums of four keys' block dots, as lanes b * 4 + k (block b,
-// key k): v[k][c] holds key k's chunk c (lanes 0-7 block 2c, 8-15 block
-// 2c + 1); per 128-bit group a transpose-add tree, then the groups of
-// each block added. Exact: block sums stay far below 2^31.
-QKIT_VNNI_TARGET inline __m512i sum4_blocks(__m512i a, __m512i b, __m512i c, __m512i d) {
-  const __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
-  const __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
-  return _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));  // [a b c d] per group
+// Chunk kC (blocks 2kC and 2kC + 1) of a loaded row: its 64 quants by one
+// two-source word permute (the blocks sit 2 bytes apart, at row bytes
+// 2-33 / 36-67 and 70-101 / 104-135). Zeros past the row's blocks.
+template <size_t kC, size_t kNB>
+QKIT_VNNI_TARGET inline __m512i row_chunk(const Q8Row<kNB>& r) {
+  static_assert(kC < 2, "two chunks");
+  // Word w of the chunk: row word w + 1 (w < 16) or w + 2, after kC * 34 words.
+  const __m512i step = _mm512_set_epi16(2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  //
+                                        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  const __m512i iota = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,  //
+                                        15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  if constexpr (kC == 0) {
+    return _mm512_permutex2var_epi16(r.a, _mm512_add_epi16(iota, step), r.b);
+  } else {  // words 34 on: from b (word 32 of the row is its word 0)
+    return _mm512_permutex2var_epi16(r.b, _mm512_add_epi16(iota, _mm512_add_epi16(step, _mm512_set1_epi16(2))), r.c);
+  }
 }
+
+// The f16 scales of four loaded rows' blocks as f32 in lanes b * 4 + k
+// (block b of row k; 0 past kNB): block b's scale is word 17b of the row
+// (a's words 0 and 17, b's 2 and 19); rows (0, 1) and (2, 3) by one
+// two-source permute each per half of the blocks, joined by ORs.
+template <size_t kNB>
+QKIT_VNNI_TARGET inline __m512 row_scales4(const Q8Row<kNB> (&r)[4]) {
+  const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                       51, 19, 51, 19, 34, 2, 34, 2, 49, 17, 49, 17, 32, 0, 32, 0);
+  __m512i w = _mm512_or_si512(_mm512_maskz_permutex2var_epi16(0x0033, r[0].a, idx, r[1].a),
+                              _mm512_maskz_permutex2var_epi16(0x00CC, r[2].a, idx, r[3].a));
+  if constexpr (kNB > 2)
+    w = _mm512_or_si512(w, _mm512_or_si512(_mm512_maskz_permutex2var_epi16(0x3300, r[0].b, idx, r[1].b),
+                                           _mm512_maskz_permutex2var_epi16(0xCC00, r[2].b, idx, r[3].b)));
+  return _mm512_cvtph_ps(_mm512_castsi512_si256(w));
+}
+
+// Four keys' chunks a, b, c, d (dwords 0-15 each) -> t[m], lane g * 4 + k
+// holding key k's dword 4g + m: a 4 x 4 dword transpose within each
+// 128-bit group (eight unpacks for four keys, shared by every head).
+QKIT_VNNI_TARGET inline void transpose4(__m512i a, __m512i b, __m512i c, __m512i d, __m512i (&t)[4]) {
+  const __m512i ab0 = _mm512_unpacklo_epi32(a, b), ab1 = _mm512_unpackhi_epi32(a, b);  // a0 b0 a1 b1 | a2 b2 a3 b3
+  const __m512i cd0 = _mm512_unpacklo_epi32(c, d), cd1 = _mm512_unpackhi_epi32(c, d);
+  t[0] = _mm512_unpacklo_epi64(ab0, cd0);
+  t[1] = _mm512_unpackhi_epi64(ab0, cd0);
+  t[2] = _mm512_unpacklo_epi64(ab1, cd1);
+  t[3] = _mm512_unpackhi_epi64(ab1, cd1);
+}
+
+// One head's query in score_keys_q8_small's layout, from QuantizeQueryQ8's
+// (qq, seed) of its n_chunks <= 2 chunks (a missing chunk is zero):
+// qx[(c * 4 + m) * 64 ..] repeats dword 4g + m of chunk c over the four
+// lanes of each 128-bit group g, matching transpose4's t[m]; seedx[c * 16
+// + g * 4 + k] is the sum of the seeds of dwords 4g .. 4g + 3, the
+// constant the four vpdpbusd into a lane of group g must start from.
+QKIT_VNNI_TARGET inline void expand_query(const int8_t* qq, const int32_t* seed, size_t n_chunks, int8_t* qx,
+                                          int32_t* seedx) {
+  for (size_t c = 0; c < 2; ++c) {
+    const __m512i q = c < n_chunks ? _mm512_loadu_si512(qq + c * kChunk) : _mm512_setzero_si512();
+    _mm512_storeu_si512(qx + (c * 4 + 0) * kChunk, _mm512_shuffle_epi32(q, _MM_PERM_AAAA));
+    _mm512_storeu_si512(qx + (c * 4 + 1) * kChunk, _mm512_shuffle_epi32(q, _MM_PERM_BBBB));
+    _mm512_storeu_si512(qx + (c * 4 + 2) * kChunk, _mm512_shuffle_epi32(q, _MM_PERM_CCCC));
+    _mm512_storeu_si512(qx + (c * 4 + 3) * kChunk, _mm512_shuffle_epi32(q, _MM_PERM_DDDD));
+    const __m512i s = c < n_chunks ? _mm512_loadu_si512(seed + c * 16) : _mm512_setzero_si512();
+    const __m512i s2 = _mm512_add_epi32(s, _mm512_shuffle_epi32(s, _MM_PERM_CDAB));
+    _mm512_storeu_si512(seedx + c * 16, _mm512_add_epi32(s2, _mm512_shuffle_epi32(s2, _MM_PERM_BADC)));
+  }
+}
+
+// Lanes g * 4 + k of x (chunk 0: groups of blocks 0, 0, 1, 1) and y
+// (chunk 1: blocks 2, 2, 3, 3) added per block: lanes b * 4 + k.
 QKIT_VNNI_TARGET inline __m512i block_sums(__m512i x, __m512i y) {
-  // x: groups 0-3 = blocks 0, 0, 1, 1 (chunk 0); y: blocks 2, 2, 3, 3.
   return _mm512_add_epi32(_mm512_shuffle_i32x4(x, y, 0x88), _mm512_shuffle_i32x4(x, y, 0xDD));
 }
 
 // Scores of keys [0, n) (rows k0 + j * kb, kNB <= 4 blocks each) for kR
 // query heads: sc[r * T + j] = sum_b d_k(j, b) * dq4[r][b * 4] * (integer
 // dot of block b), dq4[r] holding each block's d_q * scale four times
-// (lanes b * 4 + k, 0 past kNB). Four keys at a time: vpdpbusd per chunk,
-// then the integer block sums of the four keys in one vector (no per-key
-// conversion or multiply), one conversion and two multiplies per head.
-// Keys past the last group of four are scored as a group whose missing
-// keys repeat the last one (their scores are not stored).
+// (lanes b * 4 + k, 0 past kNB), qx / seedx the heads' expand_query
+// layouts (r * 4 * kChunk * 2 / r * 32 on). Four keys at a time: their
+// chunks transposed so that lane g * 4 + k holds key k's dwords, four
+// vpdpbusd per chunk and head add up 16 dims of a key in each lane
+// (where a key-per-vector layout needs a tree of 14 shuffles per head to
+// add its lanes), one more add per block, then one conversion and two
+// multiplies per head. Keys past the last group of four are scored as a
+// group whose missing keys repeat the last one (their scores are not
+// stored).
 template <size_t kR, size_t kNB>
-QKIT_VNNI_TARGET inline void score_keys_q8_small(const int8_t* qq, const int32_t* seed, const float* dq4,
+QKIT_VNNI_TARGET inline void score_keys_q8_small(const int8_t* qx, const int32_t* seedx, const float* dq4,
                                                  const uint8_t* k0, size_t kb, size_t n, float* sc, size_t T) {
   static_assert(kNB >= 1 && kNB <= 4, "at most four blocks");
   constexpr size_t kCh = (kNB + 1) / 2;
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   for (size_t j = 0; j < n; j += 4) {
-    const uint8_t* key[4];
-    for (size_t k = 0; k < 4; ++k) key[k] = k0 + (j + k < n ? j + k : n - 1) * kb;
-    // Unsigned quants of every key and chunk, and the keys' d_k as lanes b * 4 + k.
-    __m512i ku[4][2];
-    for (size_t k = 0; k < 4; ++k) {
+    // The four keys' rows, their unsigned quants per chunk transposed, and
+    // their d_k as lanes b * 4 + k.
+    Q8Row<kNB> row[4];
+    for (size_t k = 0; k < 4; ++k) row[k] = load_row<kNB>(k0 + (j + k < n ? j + k : n - 1) * kb);
+    __m512i kt[kCh][4];
+    transpose4(_mm512_xor_si512(row_chunk<0>(row[0]), flip), _mm512_xor_si512(row_chunk<0>(row[1]), flip),
+               _mm512_xor_si512(row_chunk<0>(row[2]), flip), _mm512_xor_si512(row_chunk<0>(row[3]), flip), kt[0]);
+    if constexpr (kCh > 1)
+      transpose4(_mm512_xor_si512(row_chunk<1>(row[0]), flip), _mm512_xor_si512(row_chunk<1>(row[1]), flip),
+                 _mm512_xor_si512(row_chunk<1>(row[2]), flip), _mm512_xor_si512(row_chunk<1>(row[3]), flip),
+                 kt[kCh - 1]);
+    const __m512 dk = row_scales4(row);
+    for (size_t r = 0; r < kR; ++r) {
+      __m512i s[2];
       for (size_t c = 0; c < 2; ++c) {
         if (c >= kCh) {
-          ku[k][c] = _mm512_setzero_si512();
-        } else if (2 * c + 1 < kNB) {
-          const __m512i lo = _mm512_loadu_si512(key[k] + c * 68 + 2), hi = _mm512_loadu_si512(key[k] + c * 68 + 4);
-          ku[k][c] = _mm512_xor_si512(_mm512_mask_blend_epi64(0xF0, lo, hi), flip);
-        } else {
-          ku[k][c] = _mm512_xor_si512(
-              _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(key[k] + c * 68 + 2))), flip);
+          s[c] = _mm512_setzero_si512();
+          continue;
         }
+        // Two chains of two, not one of four: vpdpbusd's latency (~5
+        // cycles) would otherwise set the pace.
+        const size_t o = r * 2 + c;
+        const int8_t* q = qx + o * 4 * kChunk;
+        const __m512i a = _mm512_dpbusd_epi32(_mm512_loadu_si512(seedx + o * 16), kt[c][0], _mm512_loadu_si512(q));
+        const __m512i b = _mm512_dpbusd_epi32(_mm512_setzero_si512(), kt[c][2], _mm512_loadu_si512(q + 2 * kChunk));
+        s[c] = _mm512_add_epi32(_mm512_dpbusd_epi32(a, kt[c][1], _mm512_loadu_si512(q + kChunk)),
+                                _mm512_dpbusd_epi32(b, kt[c][3], _mm512_loadu_si512(q + 3 * kChunk)));
       }
-    }
-    const __m512 dk = scales4<kNB>(key);
-    for (size_t r = 0; r < kR; ++r) {
-      __m512i s[4][2];
-      for (size_t k = 0; k < 4; ++k)
-        for (size_t c = 0; c < 2; ++c) {
-          if (c >= kCh) {
-            s[k][c] = _mm512_setzero_si512();
-            continue;
-          }
-          const size_t o = r * kCh + c;
-          s[k][c] = _mm512_dpbusd_epi32(_mm512_loadu_si512(seed + o * 16), ku[k][c], _mm512_loadu_si512(qq + o * kChunk));
-        }
-      const __m512i isum = block_sums(sum4_blocks(s[0][0], s[1][0], s[2][0], s[3][0]),
-                                      kCh > 1 ? sum4_blocks(s[0][1], s[1][1], s[2][1], s[3][1]) : _mm512_setzero_si512());
+      const __m512i isum = block_sums(s[0], s[1]);
       const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dk, _mm512_loadu_ps(dq4 + r * 16)));
       const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(f), _mm512_extractf32x8_ps(f, 1));
       const __m128 q4 = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));  // blocks summed per key
