@@ -23,13 +23,24 @@
 //    spreads the two f16 scales over lanes 0-7 / 8-15, one vcvtph2ps.
 //  * Four keys at a time, reduced together by one transpose-add tree.
 //  * Heads of at most four blocks (Phi-4-mini's 128) take
-//    score_keys_q8_small instead: four keys' chunks are transposed so the
-//    dot products add up a key's dims within each lane, and reach one
-//    vector of integer block sums before any conversion, so the
-//    per-block d_k * d_q costs one multiply per four keys, not one per
-//    key and chunk. On this Zen 4 (one zmm multiply or FMA per cycle,
-//    double-pumped) the float multiplies were the score loop's limit;
-//    in-cache decode 21.2 -> 20.0 ns per key and KV head (A/B, min of 7).
+//    score_keys_q8_small instead, built for this Zen 4's limits as
+//    measured: one zmm vpdpbusd, multiply or cross-lane shuffle per cycle
+//    (in-lane unpacks 1.5, and they still slow vpdpbusd when mixed), and
+//    one 64-byte load per cycle, 0.7 when it straddles cache lines (rows
+//    of 136 bytes mostly do):
+//    - a row is read in three loads (64 + 64 + 8 bytes, Q8Row); each
+//      chunk is one word permute of them and the scales come from the
+//      same registers (row_scales4), where two overlapping loads per
+//      chunk plus two for the scales took six;
+//    - four keys' chunks are transposed within 128-bit groups (transpose4,
+//      shared by the heads) so that four vpdpbusd per chunk and head add a
+//      key's 16 dims inside each lane; a key-per-vector layout needed a
+//      tree of 14 shuffles per head and four keys instead;
+//    - integer block sums of four keys in one vector before any
+//      conversion: the per-block d_k * d_q costs one multiply per four
+//      keys, not one per key and chunk.
+//    In-cache Phi-4-mini Q8_0 decode: 20.0 ns per key and KV head with
+//    per-key float scaling, 16.3 with the shuffle tree, 15.2 now (1T).
 #pragma once
 
 #include "qkit/kernels/vnni_x86.hpp"
@@ -272,14 +283,10 @@ QKIT_VNNI_TARGET inline void score_keys_q8_small(const int8_t* qx, const int32_t
           s[c] = _mm512_setzero_si512();
           continue;
         }
-        // Two chains of two, not one of four: vpdpbusd's latency (~5
-        // cycles) would otherwise set the pace.
         const size_t o = r * 2 + c;
-        const int8_t* q = qx + o * 4 * kChunk;
-        const __m512i a = _mm512_dpbusd_epi32(_mm512_loadu_si512(seedx + o * 16), kt[c][0], _mm512_loadu_si512(q));
-        const __m512i b = _mm512_dpbusd_epi32(_mm512_setzero_si512(), kt[c][2], _mm512_loadu_si512(q + 2 * kChunk));
-        s[c] = _mm512_add_epi32(_mm512_dpbusd_epi32(a, kt[c][1], _mm512_loadu_si512(q + kChunk)),
-                                _mm512_dpbusd_epi32(b, kt[c][3], _mm512_loadu_si512(q + 3 * kChunk)));
+        s[c] = _mm512_loadu_si512(seedx + o * 16);
+        for (size_t m = 0; m < 4; ++m)
+          s[c] = _mm512_dpbusd_epi32(s[c], kt[c][m], _mm512_loadu_si512(qx + (o * 4 + m) * kChunk));
       }
       const __m512i isum = block_sums(s[0], s[1]);
       const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dk, _mm512_loadu_ps(dq4 + r * 16)));
