@@ -407,9 +407,12 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
   float* dq = wt + kR * D;      // [kR][n_chunks][16]
   auto* seed = reinterpret_cast<int32_t*>(dq + kR * n_chunks * 16);        // [kR][n_chunks][16]
   auto* qq = reinterpret_cast<int8_t*>(seed + kR * n_chunks * 16);         // [kR][n_chunks][64]
+#if QKIT_ATTN_VNNI
+  // score_keys_q8_small's layouts of the query (heads of <= 4 blocks).
   float* dq4 = reinterpret_cast<float*>(qq + kR * n_chunks * 64);           // [kR][16]
   auto* qx = reinterpret_cast<int8_t*>(dq4 + kR * 16);                       // [kR][2][4][64]
   auto* seedx = reinterpret_cast<int32_t*>(qx + kR * 2 * 4 * 64);           // [kR][2][16]
+#endif
   bool int_dot = false;  // K.q as vpdpbusd integer dot products
 #if QKIT_ATTN_VNNI
   // With one row (MHA) the f32 path's per-block scaling is as cheap and
