@@ -427,11 +427,9 @@ inline void DecodeTask(const AttentionJob& job, size_t hk, size_t i, size_t spli
       const size_t o = r * n_chunks;
       QuantizeQueryQ8(qr, D, job.scale, qs + r * D, int_dot ? qq + o * 64 : nullptr, seed + o * 16, dq + o * 16);
 #if QKIT_ATTN_VNNI
-      if (int_dot && nb <= 4) {  // score_keys_q8_small's layout: block b's d_q * scale in lanes 4b .. 4b + 3
-        for (size_t b = 0; b < 4; ++b)
-          for (size_t k = 0; k < 4; ++k) dq4[r * 16 + b * 4 + k] = b < nb ? dq[o * 16 + b * 8] : 0.0f;
-        attn_vnni::expand_query(qq + o * 64, seed + o * 16, n_chunks, qx + r * 2 * 4 * 64, seedx + r * 2 * 16);
-      }
+      if (int_dot && nb <= 4)
+        attn_vnni::expand_query(qq + o * 64, seed + o * 16, dq + o * 16, nb, qx + r * 2 * 4 * 64, seedx + r * 2 * 16,
+                                dq4 + r * 16);
 #endif
     } else {
       for (size_t c = 0; c < D; ++c) qs[r * D + c] = qr[c] * job.scale;

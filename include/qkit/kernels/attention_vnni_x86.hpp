@@ -220,13 +220,17 @@ QKIT_VNNI_TARGET inline void transpose4(__m512i a, __m512i b, __m512i c, __m512i
 }
 
 // One head's query in score_keys_q8_small's layout, from QuantizeQueryQ8's
-// (qq, seed) of its n_chunks <= 2 chunks (a missing chunk is zero):
+// (qq, seed, dq) of its nb <= 4 blocks (a missing chunk is zero):
 // qx[(c * 4 + m) * 64 ..] repeats dword 4g + m of chunk c over the four
 // lanes of each 128-bit group g, matching transpose4's t[m]; seedx[c * 16
 // + g * 4 + k] is the sum of the seeds of dwords 4g .. 4g + 3, the
-// constant the four vpdpbusd into a lane of group g must start from.
-QKIT_VNNI_TARGET inline void expand_query(const int8_t* qq, const int32_t* seed, size_t n_chunks, int8_t* qx,
-                                          int32_t* seedx) {
+// constant the four vpdpbusd into a lane of group g must start from;
+// dq4[b * 4 + k] is block b's d_q * scale (0 past nb), as the block sums.
+QKIT_VNNI_TARGET inline void expand_query(const int8_t* qq, const int32_t* seed, const float* dq, size_t nb,
+                                          int8_t* qx, int32_t* seedx, float* dq4) {
+  const size_t n_chunks = (nb + 1) / 2;
+  for (size_t b = 0; b < 4; ++b)  // block b is lane (b % 2) * 8 of chunk b / 2
+    for (size_t k = 0; k < 4; ++k) dq4[b * 4 + k] = b < nb ? dq[b * 8] : 0.0f;
   for (size_t c = 0; c < 2; ++c) {
     const __m512i q = c < n_chunks ? _mm512_loadu_si512(qq + c * kChunk) : _mm512_setzero_si512();
     _mm512_storeu_si512(qx + (c * 4 + 0) * kChunk, _mm512_shuffle_epi32(q, _MM_PERM_AAAA));
